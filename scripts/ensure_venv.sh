@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create or reuse .venv with the pinned requirements and this package (editable).
+# Sourced by run_all.sh and run_tests.sh; reinstalls only when requirements or pyproject change.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+python_bin="${PYTHON:-python3}"
+stamp="$venv/.requirements.sha256"
+want="$(cat "$root/requirements.txt" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "[setup] creating virtual environment in .venv (Python: $($python_bin --version))"
+  "$python_bin" -m venv "$venv"
+fi
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "[setup] installing pinned requirements into .venv (first run takes a few minutes)"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -r "$root/requirements.txt"
+  "$venv/bin/python" -m pip install --quiet --no-deps -e "$root"
+  "$venv/bin/python" -m ipykernel install --sys-prefix --name seq2seq --display-name "Python (seq2seq)" >/dev/null
+  echo "$want" > "$stamp"
+fi
+export PATH="$venv/bin:$PATH"

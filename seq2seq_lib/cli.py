@@ -1,0 +1,161 @@
+"""Command line: `python -m seq2seq_lib <command>`, mirroring what the notebooks do.
+
+    data build | data stats      build the corpus from pinned packages / print its statistics
+    train                        train one model or all (--model rnn|lstm|attention|all)
+    evaluate                     evaluate checkpoints and baselines on a split
+    visualize                    attention heatmaps and statistics
+    bench                        speed against plain reference implementations
+    run-all                      the whole pipeline of a profile (what run_all.sh calls)
+
+Bad input ends with one line on stderr naming the problem and the fix, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from .errors import UserError
+
+MODEL_CHOICES = ("rnn", "lstm", "attention", "all")
+
+
+def _add_config_args(parser: argparse.ArgumentParser) -> None:
+    """--config / --profile / --seed, shared by the commands that read an experiment config."""
+    parser.add_argument("--config", help="YAML config (default: configs/<profile>.yaml)")
+    parser.add_argument("--profile", default="quick", help="smoke, quick or full (used when --config is absent)")
+    parser.add_argument("--seed", type=int, help="override the config's seed")
+
+
+def _config_from_args(args: argparse.Namespace):  # -> Config (import kept lazy for a fast --help)
+    """Load the config named by --config or --profile, with --seed applied."""
+    from .config import load_config, profile_config_path
+
+    path = args.config or profile_config_path(args.profile)
+    overrides = {"seed": args.seed} if args.seed is not None else {}
+    return load_config(path, overrides)
+
+
+def _model_names(choice: str, config) -> list[str]:
+    """The models a --model argument names ('all' means the config's list)."""
+    return list(config.models) if choice == "all" else [choice]
+
+
+def cmd_data(args: argparse.Namespace) -> None:
+    """`data build` and `data stats`."""
+    from . import corpus
+
+    if args.action == "build":
+        corpus.build_corpus(args.packages, args.out, args.cache, jobs=args.jobs)
+    else:
+        print(corpus.format_stats(corpus.corpus_stats(args.corpus_dir)))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """Train the named models of a config."""
+    from .pipeline import train_models
+
+    config = _config_from_args(args)
+    train_models(config, _model_names(args.model, config), force=args.force)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    """Evaluate models (and baselines) on a split and write results and the comparison table."""
+    from .evaluation import evaluate_models
+
+    config = _config_from_args(args)
+    if args.beam is not None:
+        config.decoding.method, config.decoding.beam_width = "beam", args.beam
+    if args.greedy:
+        config.decoding.method = "greedy"
+    evaluate_models(config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples)
+
+
+def cmd_visualize(args: argparse.Namespace) -> None:
+    """Attention heatmaps of a few examples and, with --summary, statistics over the split."""
+    from .visualize import visualize_attention
+
+    config = _config_from_args(args)
+    visualize_attention(config, num_examples=args.num_examples, summary=args.summary, split=args.split)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    """Benchmark against plain tutorial-style reference models."""
+    from .bench import run_benchmark
+
+    run_benchmark(quick=args.quick, out_dir=args.out)
+
+
+def cmd_run_all(args: argparse.Namespace) -> None:
+    """The whole pipeline of a profile."""
+    from .pipeline import run_all
+
+    run_all(args.profile, force=args.force, skip_notebooks=args.skip_notebooks)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="python -m seq2seq_lib", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="build the corpus or print its statistics")
+    data.add_argument("action", choices=("build", "stats"))
+    data.add_argument("--packages", default="data/packages.txt", help="pinned package list")
+    data.add_argument("--out", default="data/corpus", help="where the splits are written")
+    data.add_argument("--cache", default="data/cache", help="download cache")
+    data.add_argument("--jobs", type=int, default=2, help="parallel processes")
+    data.add_argument("--corpus-dir", default="data/corpus", help="corpus to describe (stats)")
+    data.set_defaults(func=cmd_data)
+
+    train = commands.add_parser("train", help="train one model or all")
+    _add_config_args(train)
+    train.add_argument("--model", default="all", choices=MODEL_CHOICES)
+    train.add_argument("--force", action="store_true", help="retrain from scratch instead of resuming")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate trained models and baselines")
+    _add_config_args(evaluate)
+    evaluate.add_argument("--model", default="all", choices=MODEL_CHOICES)
+    evaluate.add_argument("--split", default="test", help="train, valid or test")
+    evaluate.add_argument("--beam", type=int, help="beam width (default: the config's decoding)")
+    evaluate.add_argument("--greedy", action="store_true", help="greedy decoding")
+    evaluate.add_argument("--max-examples", type=int, help="evaluate only the first N pairs (quick checks)")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    visualize = commands.add_parser("visualize", help="attention heatmaps and statistics")
+    _add_config_args(visualize)
+    visualize.add_argument("--num-examples", type=int, default=5)
+    visualize.add_argument("--summary", action="store_true", help="statistics over the split too")
+    visualize.add_argument("--split", default="test")
+    visualize.set_defaults(func=cmd_visualize)
+
+    bench = commands.add_parser("bench", help="speed against plain reference implementations")
+    bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    bench.add_argument("--out", default="results/bench", help="where the JSON and Markdown go")
+    bench.set_defaults(func=cmd_bench)
+
+    run_all = commands.add_parser("run-all", help="corpus, training, evaluation, notebooks")
+    run_all.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
+    run_all.add_argument("--force", action="store_true", help="retrain models that are already trained")
+    run_all.add_argument("--skip-notebooks", action="store_true", help="stop after evaluation")
+    run_all.set_defaults(func=cmd_run_all)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; a UserError becomes one line on stderr and exit status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished epochs are checkpointed; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Experiment configuration: one YAML file per profile, loaded into small dataclasses.
+
+A typo in a key, a missing key or a value of the wrong type is a one-line `UserError`
+that names the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+PROFILES = ("smoke", "quick", "full")
+
+
+@dataclass
+class DataConfig:
+    """Which corpus to read and how to turn it into training pairs."""
+
+    source: str = "local"  # "local" (built from pinned packages) or "codesearchnet" (online)
+    corpus_dir: str = "data/corpus"
+    codesearchnet_id: str = "code_search_net"
+    codesearchnet_config: str = "python"
+    max_train_pairs: int | None = None  # None: every training pair
+    max_valid_pairs: int | None = None  # validation subset used for early stopping
+    max_src_len: int = 64
+    max_tgt_len: int = 200
+    too_long: str = "drop"  # "drop" or "truncate" long *training* pairs; test pairs are never removed
+    filter_empty_bodies: bool = True  # drop training functions whose body is only `pass`/`...`
+    src_vocab_size: int = 8000
+    tgt_vocab_size: int = 8000
+    min_freq: int = 2
+
+
+@dataclass
+class ModelConfig:
+    """Model sizes shared by the three architectures."""
+
+    emb_dim: int = 128
+    hidden_dim: int = 128
+    num_layers: int = 1
+    dropout: float = 0.1
+    tie_embeddings: bool = False
+
+
+@dataclass
+class TrainingConfig:
+    """The one training loop's settings."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    clip_norm: float = 1.0
+    teacher_forcing: float = 1.0  # 1.0 takes the models' fused fast path
+    teacher_forcing_final: float | None = None  # set to decay linearly to this ratio over the epochs
+    label_smoothing: float = 0.0
+    scheduler: str = "plateau"  # "plateau", "cosine" or "none"
+    plateau_factor: float = 0.5
+    plateau_patience: int = 1
+    early_stopping_patience: int = 3
+    num_threads: int = 0  # 0: leave torch's default
+    amp: bool = False  # mixed precision, CUDA only
+
+
+@dataclass
+class DecodingConfig:
+    """How sequences are generated at evaluation time."""
+
+    method: str = "beam"  # "greedy" or "beam"
+    beam_width: int = 5
+    length_penalty: float = 0.6
+    max_len: int = 200
+    min_len: int = 0
+    no_repeat_ngram: int = 0
+
+
+@dataclass
+class Config:
+    """A whole experiment: profile name, seed, device and the four sections."""
+
+    profile: str = "quick"
+    seed: int = 1234
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    models: list[str] = field(default_factory=lambda: ["rnn", "lstm", "attention"])
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+    @property
+    def run_name(self) -> str:
+        """Folder name of this profile and seed under runs/."""
+        return f"{self.profile}-seed{self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (what checkpoints and result files record)."""
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """Short hash of the whole config, for provenance files."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _build(cls: type, values: Any, where: str, source: str) -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
+    if not isinstance(values, dict):
+        raise UserError(f"{source}: section '{where}' must be a mapping; see configs/quick.yaml")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UserError(f"{source}: unknown key '{where}.{unknown[0]}'; valid keys are {sorted(names)}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        value, hint = values[f.name], hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[f.name] = _build(hint, value, f"{where}.{f.name}".lstrip("."), source)
+        else:
+            kwargs[f.name] = _check_type(value, hint, f"{where}.{f.name}".lstrip("."), source)
+    return cls(**kwargs)
+
+
+def _check_type(value: Any, hint: Any, key: str, source: str) -> Any:
+    """Return `value` if it fits the type hint (ints accepted for floats), else raise UserError."""
+    is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    allowed = typing.get_args(hint) if is_union else (hint,)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return value
+        origin = typing.get_origin(kind) or kind
+        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if origin is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if origin in (str, bool, list) and isinstance(value, origin):
+            return value
+    raise UserError(f"{source}: key '{key}' has value {value!r}, expected {hint}")
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Load a profile YAML (e.g. configs/quick.yaml); `overrides` maps dotted keys to values."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}; use one of configs/{{{','.join(PROFILES)}}}.yaml")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    for dotted, value in (overrides or {}).items():
+        node = values
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    config = _build(Config, values, "", str(path))
+    from .models import MODEL_NAMES  # local import: models import torch
+
+    for name in config.models:
+        if name not in MODEL_NAMES:
+            raise UserError(f"{path}: unknown model '{name}' in 'models'; choose from {list(MODEL_NAMES)}")
+    return config
+
+
+def profile_config_path(profile: str) -> Path:
+    """Path of the YAML file of a named profile."""
+    if profile not in PROFILES:
+        raise UserError(f"unknown profile '{profile}'; choose one of {list(PROFILES)}")
+    return Path("configs") / f"{profile}.yaml"

@@ -1,0 +1,79 @@
+"""The whole pipeline of a profile (`run_all.sh` / `python -m seq2seq_lib run-all`).
+
+Stages: corpus -> training -> evaluation -> shipped weights (quick) -> notebooks -> summary.
+Every stage is safe to re-run: trained models are reused (`--force` retrains), files are
+written atomically, and the first failing stage stops the run with a one-line message.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from .config import Config, load_config, profile_config_path
+from .errors import UserError
+from .experiment import prepare_training_data, run_paths, set_seed
+from .training import TrainResult, train_model
+
+SHIPPED_PROFILE = "quick"
+
+
+def train_models(config: Config, names: list[str], force: bool = False, progress: bool = True) -> dict[str, TrainResult]:
+    """Train (or resume, or reuse) each named model of a config on the same data."""
+    set_seed(config.seed)
+    paths = run_paths(config)
+    data = prepare_training_data(config, paths)
+    counts = data.counts["train"]
+    print(
+        f"[train] {config.run_name}: {len(data.train)} training pairs ({counts}), {len(data.valid)} validation pairs, "
+        f"vocabularies {len(data.preprocessor.src_vocab)} / {len(data.preprocessor.tgt_vocab)}"
+    )
+    results = {}
+    for name in names:
+        model_dir = paths.model_dir(name)
+        results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
+        best = results[name].best_valid_loss
+        print(f"[train] {name}: best validation loss {best:.3f}, {results[name].train_seconds:.0f}s of training")
+    return results
+
+
+def _stage(name: str, timings: dict[str, float], action: Callable[[], object]) -> object:
+    """Run one stage, time it, and turn an unexpected failure into a one-line stage error."""
+    print(f"\n=== {name} ===", flush=True)
+    started = time.perf_counter()
+    try:
+        result = action()
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"stage '{name}' failed: {type(exc).__name__}: {exc}") from exc
+    timings[name] = time.perf_counter() - started
+    return result
+
+
+def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, float]:
+    """Run every stage of a profile and print a summary; returns seconds per stage."""
+    from .checkpoints import export_weights
+    from .corpus import build_corpus
+    from .evaluation import evaluate_models
+    from .notebooks import execute_notebooks
+
+    config = load_config(profile_config_path(profile))
+    paths = run_paths(config)
+    timings: dict[str, float] = {}
+    corpus_dir = Path(config.data.corpus_dir)
+    if config.data.source == "local" and not (corpus_dir / "test.jsonl.gz").is_file():
+        _stage("corpus", timings, lambda: build_corpus(out_dir=corpus_dir))
+    _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
+    table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
+    if profile == SHIPPED_PROFILE:
+        for name in config.models:
+            export_weights(paths.model_dir(name) / "checkpoint.pt", Path("weights") / profile / f"{name}.pt")
+    if not skip_notebooks:
+        _stage("notebooks", timings, lambda: execute_notebooks(config))
+    print("\n=== summary ===")
+    for stage, seconds in timings.items():
+        print(f"{stage:>10}: {seconds / 60:6.1f} min")
+    print(f"\n{table}\n\nfigures: {paths.figures_dir}/   results: {paths.results_dir}/")
+    return timings

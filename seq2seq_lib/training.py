@@ -1,0 +1,224 @@
+"""The one training loop shared by the three models.
+
+Adam, cross-entropy over non-pad tokens (optional label smoothing), teacher forcing with a
+configurable ratio, gradient clipping, a learning-rate schedule, early stopping on validation
+loss, the best checkpoint kept, and resumption from the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .batching import EncodedDataset, make_loader
+from .checkpoints import read_checkpoint, save_checkpoint
+from .config import Config
+from .experiment import TrainingData, resolve_device
+from .io_utils import write_json, write_text
+from .models import build_model
+from .models.base import Seq2Seq
+from .vocab import PAD_ID
+
+
+@dataclass
+class TrainResult:
+    """What one model's training produced."""
+
+    model_name: str
+    best_checkpoint: Path
+    history: list[dict[str, Any]]
+    best_valid_loss: float
+    train_seconds: float
+    resumed_from_epoch: int
+
+
+def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> tuple[torch.Tensor, int]:
+    """Mean cross-entropy over non-pad target tokens; returns (loss, number of tokens)."""
+    # logits (B, T, V), targets (B, T) -> flattened (B*T, V) and (B*T,)
+    loss = F.cross_entropy(
+        logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=PAD_ID, label_smoothing=label_smoothing
+    )
+    return loss, int((targets != PAD_ID).sum())
+
+
+def teacher_forcing_ratio(config: Config, epoch: int) -> float:
+    """Teacher-forcing ratio of an epoch: constant, or linear from `teacher_forcing` to `teacher_forcing_final`."""
+    start, final = config.training.teacher_forcing, config.training.teacher_forcing_final
+    if final is None or config.training.epochs <= 1:
+        return start
+    return start + (final - start) * epoch / (config.training.epochs - 1)
+
+
+@torch.inference_mode()
+def validate(model: Seq2Seq, dataset: EncodedDataset, batch_size: int, device: torch.device) -> dict[str, float]:
+    """Teacher-forced validation loss, perplexity and next-token accuracy over a dataset."""
+    model.eval()
+    total_loss, total_tokens, correct = 0.0, 0, 0
+    for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
+        batch = batch.to(device)
+        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
+        loss, tokens = sequence_loss(logits, batch.tgt_out)
+        total_loss += loss.item() * tokens
+        total_tokens += tokens
+        mask = batch.tgt_out != PAD_ID
+        correct += int(((logits.argmax(-1) == batch.tgt_out) & mask).sum())
+    mean = total_loss / max(total_tokens, 1)
+    return {"valid_loss": mean, "valid_ppl": math.exp(min(mean, 50.0)), "valid_token_acc": correct / max(total_tokens, 1)}
+
+
+def _make_scheduler(config: Config, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
+    """The configured learning-rate schedule, stepped once per epoch."""
+    kind = config.training.scheduler
+    if kind == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=config.training.plateau_factor, patience=config.training.plateau_patience
+        )
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.training.epochs, 1))
+    return None
+
+
+def model_kwargs(config: Config, data: TrainingData) -> dict[str, Any]:
+    """Constructor arguments of a model for this config and vocabulary sizes."""
+    m = config.model
+    return dict(
+        src_vocab_size=len(data.preprocessor.src_vocab),
+        tgt_vocab_size=len(data.preprocessor.tgt_vocab),
+        emb_dim=m.emb_dim,
+        hidden_dim=m.hidden_dim,
+        num_layers=m.num_layers,
+        dropout=m.dropout,
+        tie_embeddings=m.tie_embeddings,
+    )
+
+
+def save_history(model_dir: Path, history: list[dict[str, Any]]) -> None:
+    """Write the per-epoch history as JSON and CSV (atomically)."""
+    write_json(model_dir / "history.json", history)
+    if history:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+        write_text(model_dir / "history.csv", buffer.getvalue())
+
+
+def train_model(
+    model_name: str,
+    config: Config,
+    data: TrainingData,
+    model_dir: Path,
+    force: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train one model with the shared loop; resume from `last.pt` unless `force`."""
+    device = resolve_device(config.device)
+    if config.training.num_threads > 0:
+        torch.set_num_threads(config.training.num_threads)
+    kwargs = model_kwargs(config, data)
+    torch.manual_seed(config.seed)
+    model = build_model(model_name, **kwargs).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.training.lr)
+    scheduler = _make_scheduler(config, optimizer)
+    use_amp = config.training.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    last_path, best_path = model_dir / "last.pt", model_dir / "checkpoint.pt"
+    history: list[dict[str, Any]] = []
+    start_epoch, best_loss, bad_epochs, train_seconds = 0, math.inf, 0, 0.0
+    if last_path.is_file() and not force:
+        state = read_checkpoint(last_path)
+        model.load_state_dict(state["model_state"])
+        optimizer.load_state_dict(state["optimizer_state"])
+        if scheduler is not None and state.get("scheduler_state"):
+            scheduler.load_state_dict(state["scheduler_state"])
+        history, start_epoch = state["history"], state["epoch"]
+        best_loss, bad_epochs, train_seconds = state["best_valid_loss"], state["bad_epochs"], state["train_seconds"]
+    resumed_from = start_epoch
+
+    def payload(epoch: int) -> dict[str, Any]:
+        """The checkpoint dict after `epoch` finished epochs."""
+        return {
+            "model_name": model_name,
+            "model_kwargs": kwargs,
+            "model_state": model.state_dict(),
+            "preprocessor": data.preprocessor.to_dict(),
+            "config": config.to_dict(),
+            "history": history,
+            "epoch": epoch,
+            "best_valid_loss": best_loss,
+            "bad_epochs": bad_epochs,
+            "train_seconds": train_seconds,
+            "optimizer_state": optimizer.state_dict(),
+            "scheduler_state": scheduler.state_dict() if scheduler is not None else None,
+        }
+
+    stopped_early = bool(history) and bad_epochs >= config.training.early_stopping_patience
+    for epoch in range(start_epoch, config.training.epochs):
+        if stopped_early:
+            break
+        torch.manual_seed(config.seed * 1000 + epoch)  # per-epoch seed: a resumed run repeats exactly
+        model.train()
+        loader = make_loader(data.train, config.training.batch_size, shuffle=True, seed=config.seed + epoch)
+        ratio = teacher_forcing_ratio(config, epoch)
+        started, loss_sum, token_sum = time.perf_counter(), 0.0, 0
+        bar = tqdm(loader, desc=f"{model_name} epoch {epoch + 1}/{config.training.epochs}", disable=not progress, leave=False)
+        for batch in bar:
+            batch = batch.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, enabled=use_amp):
+                logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=ratio)
+                loss, tokens = sequence_loss(logits.float(), batch.tgt_out, config.training.label_smoothing)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.training.clip_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            loss_sum += loss.item() * tokens
+            token_sum += tokens
+            bar.set_postfix(loss=f"{loss_sum / max(token_sum, 1):.3f}")
+        bar.close()
+        seconds = time.perf_counter() - started
+        train_seconds += seconds
+        metrics = validate(model, data.valid, config.training.batch_size, device)
+        lr = optimizer.param_groups[0]["lr"]
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(metrics["valid_loss"])
+        elif scheduler is not None:
+            scheduler.step()
+        improved = metrics["valid_loss"] < best_loss
+        best_loss = min(best_loss, metrics["valid_loss"])
+        bad_epochs = 0 if improved else bad_epochs + 1
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": loss_sum / max(token_sum, 1),
+                **metrics,
+                "seconds": seconds,
+                "tokens_per_second": token_sum / max(seconds, 1e-9),
+                "lr": lr,
+                "teacher_forcing": ratio,
+            }
+        )
+        if progress:
+            tqdm.write(
+                f"{model_name} epoch {epoch + 1}: train loss {history[-1]['train_loss']:.3f}, "
+                f"valid loss {metrics['valid_loss']:.3f} (ppl {metrics['valid_ppl']:.1f}), "
+                f"{history[-1]['tokens_per_second']:.0f} tok/s, {seconds:.0f}s"
+            )
+        state = payload(epoch + 1)
+        if improved:
+            save_checkpoint(best_path, state)
+        save_checkpoint(last_path, state)
+        save_history(model_dir, history)
+        stopped_early = bad_epochs >= config.training.early_stopping_patience
+    return TrainResult(model_name, best_path, history, best_loss, train_seconds, resumed_from)
