@@ -16,7 +16,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet -r "$root/requirements.txt"
   "$venv/bin/python" -m pip install --quiet --no-deps -e "$root"
-  "$venv/bin/python" -m ipykernel install --sys-prefix --name seq2seq --display-name "Python (seq2seq)" >/dev/null
   echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"

@@ -14,12 +14,13 @@ from typing import Any
 import torch
 
 from .errors import UserError
+from .experiment import PROJECT_ROOT
 from .io_utils import atomic_path
 from .models import build_model
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
 
-SHIPPED_WEIGHTS_DIR = Path("weights")
+SHIPPED_WEIGHTS_DIR = PROJECT_ROOT / "weights"
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -48,6 +49,7 @@ class LoadedModel:
     preprocessor: Preprocessor
     config: dict[str, Any]
     history: list[dict[str, Any]]
+    train_seconds: float
     path: Path
 
 
@@ -58,7 +60,10 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedMo
     model.load_state_dict({k: v.float() for k, v in payload["model_state"].items()})
     model.to(device).eval()
     preprocessor = Preprocessor.from_dict(payload["preprocessor"])
-    return LoadedModel(payload["model_name"], model, preprocessor, payload["config"], payload.get("history", []), Path(path))
+    return LoadedModel(
+        payload["model_name"], model, preprocessor, payload["config"], payload.get("history", []),
+        payload.get("train_seconds", 0.0), Path(path),
+    )
 
 
 def export_weights(checkpoint_path: str | Path, out_path: str | Path) -> int:

@@ -15,6 +15,7 @@ from .corpus import load_split
 from .errors import UserError
 from .preprocess import Preprocessor
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SPLITS = ("train", "valid", "test")
 EMPTY_BODIES = ("pass", "...", "raise NotImplementedError", "raise NotImplementedError()")
 
@@ -35,6 +36,12 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise UserError(f"unknown device '{name}'; use auto, cpu or cuda")
     return torch.device(name)
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A config path: absolute as given, relative to the project root otherwise."""
+    path = Path(path)
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class RunPaths:
         return self.run_dir / model_name
 
 
-def run_paths(config: Config, root: str | Path = ".") -> RunPaths:
+def run_paths(config: Config, root: str | Path = PROJECT_ROOT) -> RunPaths:
     """RunPaths for a config (profile and seed name the folders)."""
     return RunPaths(Path(root), config.profile, config.seed)
 
@@ -80,7 +87,7 @@ def load_records(config: Config, split: str) -> list[dict]:
     if split not in SPLITS:
         raise UserError(f"unknown split '{split}'; choose one of {list(SPLITS)}")
     if config.data.source == "local":
-        return load_split(config.data.corpus_dir, split)
+        return load_split(resolve_path(config.data.corpus_dir), split)
     if config.data.source == "codesearchnet":
         from .codesearchnet import load_codesearchnet
 

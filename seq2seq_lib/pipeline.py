@@ -8,12 +8,11 @@ written atomically, and the first failing stage stops the run with a one-line me
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable
 
 from .config import Config, load_config, profile_config_path
 from .errors import UserError
-from .experiment import prepare_training_data, run_paths, set_seed
+from .experiment import prepare_training_data, resolve_path, run_paths, set_seed
 from .training import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
@@ -54,7 +53,7 @@ def _stage(name: str, timings: dict[str, float], action: Callable[[], object]) -
 
 def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, float]:
     """Run every stage of a profile and print a summary; returns seconds per stage."""
-    from .checkpoints import export_weights
+    from .checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
     from .corpus import build_corpus
     from .evaluation import evaluate_models
     from .notebooks import execute_notebooks
@@ -62,14 +61,14 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     config = load_config(profile_config_path(profile))
     paths = run_paths(config)
     timings: dict[str, float] = {}
-    corpus_dir = Path(config.data.corpus_dir)
+    corpus_dir = resolve_path(config.data.corpus_dir)
     if config.data.source == "local" and not (corpus_dir / "test.jsonl.gz").is_file():
-        _stage("corpus", timings, lambda: build_corpus(out_dir=corpus_dir))
+        _stage("corpus", timings, lambda: build_corpus(resolve_path("data/packages.txt"), corpus_dir, resolve_path("data/cache")))
     _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
     table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
     if profile == SHIPPED_PROFILE:
         for name in config.models:
-            export_weights(paths.model_dir(name) / "checkpoint.pt", Path("weights") / profile / f"{name}.pt")
+            export_weights(paths.model_dir(name) / "checkpoint.pt", SHIPPED_WEIGHTS_DIR / profile / f"{name}.pt")
     if not skip_notebooks:
         _stage("notebooks", timings, lambda: execute_notebooks(config))
     print("\n=== summary ===")

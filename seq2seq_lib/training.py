@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .batching import EncodedDataset, make_loader
 from .checkpoints import read_checkpoint, save_checkpoint

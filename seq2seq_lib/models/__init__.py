@@ -1,0 +1,41 @@
+"""The three seq2seq models behind one interface, and build_model() to make them by name."""
+
+from __future__ import annotations
+
+from ..errors import UserError
+from .attention import AttentionSeq2Seq
+from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, count_parameters
+from .lstm import LSTMSeq2Seq
+from .rnn import RNNSeq2Seq
+
+_MODELS: dict[str, type[Seq2Seq]] = {"rnn": RNNSeq2Seq, "lstm": LSTMSeq2Seq, "attention": AttentionSeq2Seq}
+MODEL_NAMES = ("rnn", "lstm", "attention")
+
+__all__ = [
+    "MODEL_NAMES",
+    "AttentionSeq2Seq",
+    "DecoderState",
+    "EncoderOutput",
+    "ForwardOutput",
+    "LSTMSeq2Seq",
+    "RNNSeq2Seq",
+    "Seq2Seq",
+    "build_model",
+    "count_parameters",
+]
+
+
+def build_model(
+    name: str,
+    src_vocab_size: int,
+    tgt_vocab_size: int,
+    emb_dim: int = 128,
+    hidden_dim: int = 128,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    tie_embeddings: bool = False,
+) -> Seq2Seq:
+    """Build the model called `name` (one of MODEL_NAMES)."""
+    if name not in _MODELS:
+        raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
+    return _MODELS[name](src_vocab_size, tgt_vocab_size, emb_dim, hidden_dim, num_layers, dropout, tie_embeddings)

@@ -1,0 +1,209 @@
+"""Batched greedy decoding and beam search, one implementation for every Seq2Seq model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .errors import UserError
+from .models.base import Seq2Seq
+
+SOS_ID = 1  # the same ids as vocab.SOS_ID / vocab.EOS_ID (docs/DESIGN.md)
+EOS_ID = 2
+DECODE_METHODS = ("greedy", "beam")
+
+
+@dataclass
+class DecodeResult:
+    """Best output per source sentence, in batch order."""
+
+    tokens: list[list[int]]  # generated ids without <sos> / <eos>
+    scores: list[float]  # sum of log-probs (with <eos> when generated), divided by the length penalty for beam
+    attention: list[Tensor] | None  # attention models: (len(tokens), src_len) per sentence, rows sum to 1
+
+
+@contextmanager
+def _inference(model: Seq2Seq) -> Iterator[None]:
+    """Eval mode (no dropout) and no autograd for the block; the model's previous mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def gnmt_length_penalty(length: int, alpha: float) -> float:
+    """GNMT length penalty ((5 + length) / 6) ** alpha; alpha = 0 ranks by raw log-probability."""
+    return ((5 + length) / 6) ** alpha
+
+
+def greedy_decode(
+    model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len: int, sos_id: int = SOS_ID, eos_id: int = EOS_ID
+) -> DecodeResult:
+    """Pick the most likely token at every step for the whole batch src (B, S), until all emit <eos>."""
+    with _inference(model):
+        enc = model.encode(src, src_lengths)
+        state = enc.state
+        tokens = torch.full((src.size(0),), sos_id, dtype=torch.long, device=src.device)  # (B,)
+        finished = torch.zeros_like(tokens, dtype=torch.bool)  # (B,)
+        scores = torch.zeros(src.size(0), device=src.device)  # (B,)
+        steps, attns = [], []
+        for _ in range(max_len):
+            logits, state, attn = model.decode_step(tokens, state, enc)  # (B, V), (B, S) | None
+            best, tokens = torch.log_softmax(logits, dim=-1).max(dim=-1)  # (B,), (B,)
+            scores += best.masked_fill(finished, 0.0)
+            steps.append(tokens)
+            attns.append(attn)
+            finished |= tokens == eos_id
+            if finished.all():
+                break
+        outputs = [_until_eos(row, eos_id) for row in torch.stack(steps, dim=1).tolist()]  # B lists of <= T ids
+        attention = None
+        if model.has_attention:
+            stacked = torch.stack(attns, dim=1)  # (B, T, S)
+            lengths = src_lengths.tolist()
+            attention = [stacked[b, : len(out), : lengths[b]].clone() for b, out in enumerate(outputs)]
+        return DecodeResult(outputs, scores.tolist(), attention)
+
+
+def beam_search(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    beam_width: int,
+    max_len: int,
+    length_penalty: float = 0.6,
+    min_len: int = 0,
+    no_repeat_ngram: int = 0,
+    sos_id: int = SOS_ID,
+    eos_id: int = EOS_ID,
+) -> DecodeResult:
+    """Beam search over the batch src (B, S) with B*beam_width hypotheses in flight.
+
+    A hypothesis is scored by its log-probability / gnmt_length_penalty(steps, length_penalty), where steps
+    counts <eos>. Each sentence keeps its best finished hypothesis and stops once no alive hypothesis can beat
+    it; hypotheses still alive at max_len compete as they are. `min_len` forbids <eos> before that many
+    tokens; `no_repeat_ngram` = n > 0 forbids repeating any n-gram within a hypothesis.
+    """
+    with _inference(model):
+        batch, k, device = src.size(0), beam_width, src.device
+        enc = model.encode(src, src_lengths).index_select(torch.arange(batch, device=device).repeat_interleave(k))
+        state = enc.state  # B*K entries, sentence b at rows b*K .. b*K+K-1
+        offsets = torch.arange(batch, device=device).unsqueeze(1) * k  # (B, 1)
+        alive_scores = torch.full((batch, k), float("-inf"), device=device)  # (B, K)
+        alive_scores[:, 0] = 0.0  # one live hypothesis <sos> per sentence to start with
+        alive_seqs = torch.empty(batch * k, 0, dtype=torch.long, device=device)  # (B*K, t)
+        alive_attn = torch.empty(batch * k, 0, src.size(1), device=device) if model.has_attention else None
+        tokens = torch.full((batch * k,), sos_id, dtype=torch.long, device=device)  # (B*K,)
+        best = _BestHypotheses(src_lengths.tolist(), device)
+        done = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,)
+        future_penalty = max(gnmt_length_penalty(max_len, length_penalty), gnmt_length_penalty(1, length_penalty))
+        for t in range(1, max_len + 1):
+            logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
+            log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
+            if t <= min_len:
+                log_probs[:, eos_id] = float("-inf")
+            if no_repeat_ngram > 0:
+                _ban_repeated_ngrams(log_probs, alive_seqs, no_repeat_ngram)
+            vocab = log_probs.size(1)
+            candidates = (alive_scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
+            top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K): >= K are not <eos>
+            top_parents = top_ids // vocab + offsets  # (B, 2K) row of the extended hypothesis
+            top_tokens = top_ids % vocab  # (B, 2K)
+            is_eos = top_tokens == eos_id  # (B, 2K)
+
+            # Only an <eos> within the top K ends a hypothesis (so beam_width 1 is exactly greedy).
+            ended = top_scores[:, :k].masked_fill(~is_eos[:, :k], float("-inf"))  # (B, K)
+            ended_best, ended_pos = (ended / gnmt_length_penalty(t, length_penalty)).max(dim=1)  # (B,)
+            parents = top_parents.gather(1, ended_pos.unsqueeze(1)).squeeze(1)  # (B,)
+            best.update(ended_best, parents, done, alive_seqs, alive_attn)
+
+            keep = torch.sort(is_eos.long(), dim=1, stable=True).indices[:, :k]  # (B, K) best K not ending
+            alive_scores = top_scores.gather(1, keep)  # (B, K)
+            parents = top_parents.gather(1, keep).view(-1)  # (B*K,)
+            tokens = top_tokens.gather(1, keep).view(-1)  # (B*K,)
+            alive_seqs = torch.cat([alive_seqs.index_select(0, parents), tokens.unsqueeze(1)], dim=1)  # (B*K, t)
+            if alive_attn is not None:
+                step_attn = attn.index_select(0, parents).unsqueeze(1)  # (B*K, 1, S)
+                alive_attn = torch.cat([alive_attn.index_select(0, parents), step_attn], dim=1)  # (B*K, t, S)
+            state = state.index_select(parents)
+
+            # Log-probs only fall, so no alive hypothesis can end above its score over the largest penalty.
+            done |= best.scores >= alive_scores.max(dim=1).values / future_penalty
+            if done.all():
+                break
+        final = alive_scores / gnmt_length_penalty(alive_seqs.size(1), length_penalty)  # (B, K)
+        final_best, final_pos = final.max(dim=1)  # (B,)
+        best.update(final_best, final_pos + offsets.squeeze(1), done, alive_seqs, alive_attn)
+        return best.result(model.has_attention)
+
+
+def decode(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    method: str = "greedy",
+    max_len: int = 100,
+    beam_width: int = 5,
+    length_penalty: float = 0.6,
+    min_len: int = 0,
+    no_repeat_ngram: int = 0,
+    sos_id: int = SOS_ID,
+    eos_id: int = EOS_ID,
+) -> DecodeResult:
+    """Decode src (B, S) with `method` ("greedy" or "beam"); beam options are ignored for greedy."""
+    if method == "greedy":
+        return greedy_decode(model, src, src_lengths, max_len, sos_id, eos_id)
+    if method == "beam":
+        return beam_search(
+            model, src, src_lengths, beam_width, max_len, length_penalty, min_len, no_repeat_ngram, sos_id, eos_id
+        )
+    raise UserError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
+
+
+class _BestHypotheses:
+    """The best finished hypothesis of every sentence in a beam search."""
+
+    def __init__(self, src_lengths: list[int], device: torch.device) -> None:
+        self.scores = torch.full((len(src_lengths),), float("-inf"), device=device)  # (B,)
+        self.tokens: list[list[int]] = [[] for _ in src_lengths]
+        self.attention: list[Tensor | None] = [None for _ in src_lengths]
+        self.src_lengths = src_lengths
+
+    def update(self, scores: Tensor, rows: Tensor, done: Tensor, seqs: Tensor, attn: Tensor | None) -> None:
+        """Keep hypothesis seqs[rows[b]] (attention attn[rows[b]]) where scores[b] beats sentence b's best."""
+        improved = (scores > self.scores) & ~done  # (B,)
+        for b in improved.nonzero().flatten().tolist():
+            row = int(rows[b])
+            self.tokens[b] = seqs[row].tolist()
+            if attn is not None:
+                self.attention[b] = attn[row, :, : self.src_lengths[b]].clone()  # (T_b, S_b)
+        self.scores = torch.where(improved, scores, self.scores)
+
+    def result(self, with_attention: bool) -> DecodeResult:
+        """The collected best hypotheses as a DecodeResult."""
+        attention = list(self.attention) if with_attention else None
+        return DecodeResult(self.tokens, self.scores.tolist(), attention)
+
+
+def _ban_repeated_ngrams(log_probs: Tensor, seqs: Tensor, n: int) -> None:
+    """Set to -inf (in place) every token of log_probs (N, V) that would repeat an n-gram of seqs (N, t)."""
+    length = seqs.size(1)
+    if length < n:
+        return
+    windows = seqs.unfold(1, n, 1)  # (N, t-n+1, n) every n-gram so far
+    prefix = seqs[:, length - n + 1 :]  # (N, n-1) the last n-1 tokens
+    match = (windows[:, :, :-1] == prefix.unsqueeze(1)).all(dim=2)  # (N, t-n+1)
+    rows, cols = match.nonzero(as_tuple=True)
+    log_probs[rows, windows[rows, cols, -1]] = float("-inf")
+
+
+def _until_eos(ids: list[int], eos_id: int) -> list[int]:
+    """The ids before the first <eos> (all of them when there is none)."""
+    return ids[: ids.index(eos_id)] if eos_id in ids else ids

@@ -1,0 +1,191 @@
+"""Evaluate trained models and baselines on a split; write results JSON and the comparison table.
+
+Every pair of the split is evaluated, also those longer than the training limits. Each model's
+`results/<profile>/<model>/evaluation_results.json` holds the metrics with 95% bootstrap
+confidence intervals, the config and checkpoint they came from, and every example.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import metrics
+from .baselines import RetrievalBaseline, TrivialBaseline
+from .batching import encode_records, make_loader
+from .checkpoints import LoadedModel, find_model_checkpoint, load_model
+from .config import Config, DecodingConfig
+from .decoding import decode_batch
+from .experiment import load_records, resolve_device, run_paths, training_records
+from .io_utils import read_json, write_json, write_text
+from .progress import tqdm
+
+DOC_LENGTH_EDGES = (8, 16, 32)  # docstring tokens: <8, 8-15, 16-31, >=32
+CODE_LENGTH_EDGES = (50, 100, 200)  # reference code tokens
+BOOTSTRAP_RESAMPLES = 1000
+
+
+@dataclass
+class Generation:
+    """What a system produced for a split: code strings in split order, and how long it took."""
+
+    hypotheses: list[str]
+    seconds: float
+
+
+def generate(loaded: LoadedModel, records: list[dict], decoding: DecodingConfig, device: torch.device, batch_size: int = 64) -> Generation:
+    """Decode every record's docstring with a trained model (order preserved)."""
+    dataset, _ = encode_records(records, loaded.preprocessor)  # no limits: every pair counts
+    hypotheses: list[str] = [""] * len(records)
+    started = time.perf_counter()
+    loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
+    for batch in tqdm(loader, desc=f"decode {loaded.name}", leave=False):
+        batch = batch.to(device)
+        result = decode_batch(loaded.model, batch.src, batch.src_lengths, decoding)
+        for index, tokens in zip(batch.indices.tolist(), result.tokens):
+            hypotheses[dataset.record_indices[index]] = loaded.preprocessor.decode_tgt(tokens)
+    return Generation(hypotheses, time.perf_counter() - started)
+
+
+def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: bool = True) -> dict[str, Any]:
+    """Headline metrics with 95% bootstrap intervals, length breakdowns and per-example scores."""
+    references = [r["func_code_string"] for r in records]
+    result = metrics.evaluate_outputs(
+        hypotheses, references, n_resamples=BOOTSTRAP_RESAMPLES, seed=seed, with_codebleu=with_codebleu
+    )
+    for example, record in zip(result["per_example"], records):
+        example["doc_len"] = len(record["func_documentation_tokens"])
+    return {
+        "metrics": result["metrics"],
+        "ci95": result["ci"],
+        "by_docstring_length": metrics.breakdown_by_length(result["per_example"], "doc_len", DOC_LENGTH_EDGES),
+        "by_code_length": metrics.breakdown_by_length(result["per_example"], "ref_len", CODE_LENGTH_EDGES),
+        "per_example": result["per_example"],
+        "stats": metrics.stats_matrix(result["per_example"]),
+    }
+
+
+def _examples(records: list[dict], hypotheses: list[str], per_example: list[dict]) -> list[dict]:
+    """Every example: docstring, reference, generated code and its scores."""
+    return [
+        {"docstring": r["func_documentation_string"], "reference": r["func_code_string"], "generated": h,
+         "repository": r["repository_name"], "func_name": r["func_name"], **scores}
+        for r, h, scores in zip(records, hypotheses, per_example)
+    ]
+
+
+def write_results(path: Path, system: str, scored: dict[str, Any], records: list[dict], hypotheses: list[str], extra: dict[str, Any]) -> dict[str, Any]:
+    """Write one system's evaluation_results.json (atomically) and return the summary part."""
+    summary = {"system": system, **extra, "metrics": scored["metrics"], "ci95": scored["ci95"],
+               "by_docstring_length": scored["by_docstring_length"], "by_code_length": scored["by_code_length"]}
+    write_json(path, {**summary, "examples": _examples(records, hypotheses, scored["per_example"])})
+    return summary
+
+
+def _table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per system for the comparison table."""
+    rows = []
+    for s in summaries:
+        m, ci = s["metrics"], s["ci95"]
+        rows.append({
+            "system": s["system"],
+            "BLEU": round(m["bleu"], 2),
+            "BLEU 95% CI": f"{ci['bleu'][0]:.2f}-{ci['bleu'][1]:.2f}",
+            "token acc %": round(100 * m["token_accuracy"], 1),
+            "exact %": round(100 * m["exact_match"], 2),
+            "parses %": round(100 * m["syntax_valid"], 1),
+            "distinct %": round(100 * m["distinct_share"], 1),
+            "params": s.get("parameters", ""),
+            "train min": round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "",
+            "decode sent/s": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "",
+        })
+    return rows
+
+
+def format_markdown(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of the comparison rows."""
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(rows: list[dict[str, Any]], out_dirs: list[Path], stem: str = "comparison") -> str:
+    """Write the comparison table as CSV and Markdown into each folder; returns the Markdown."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    markdown = format_markdown(rows)
+    for out in out_dirs:
+        write_text(out / f"{stem}.csv", buffer.getvalue())
+        write_text(out / f"{stem}.md", markdown)
+    return markdown
+
+
+def evaluate_baselines(config: Config, records: list[dict]) -> dict[str, list[str]]:
+    """Retrieval and trivial baseline outputs for the records, fit on the same training data."""
+    train = training_records(config)
+    docs, codes = [r["func_documentation_string"] for r in train], [r["func_code_string"] for r in train]
+    queries = [r["func_documentation_string"] for r in records]
+    return {
+        "retrieval (TF-IDF)": RetrievalBaseline.fit(docs, codes).predict(queries),
+        "trivial (most common body)": TrivialBaseline.fit(codes).predict(queries),
+    }
+
+
+def evaluate_models(config: Config, names: list[str], split: str = "test", max_examples: int | None = None) -> str:
+    """Evaluate models and baselines on a split; write results, tables and significance; return the Markdown table."""
+    paths = run_paths(config)
+    device = resolve_device(config.device)
+    records = load_records(config, split)[:max_examples]
+    out_dir = paths.results_dir
+    summaries, stats = [], {}
+    for name in names:
+        loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
+        generation = generate(loaded, records, config.decoding, device)
+        scored = score(generation.hypotheses, records, config.seed)
+        stats[name] = scored["stats"]
+        extra = {
+            "split": split,
+            "checkpoint": str(loaded.path.relative_to(paths.root) if loaded.path.is_relative_to(paths.root) else loaded.path),
+            "config": config.to_dict(),
+            "training_config": loaded.config,
+            "decoding": vars(config.decoding),
+            "parameters": sum(p.numel() for p in loaded.model.parameters() if p.requires_grad),
+            "train_seconds": loaded.train_seconds,
+            "epochs": len(loaded.history),
+            "sentences_per_second": len(records) / max(generation.seconds, 1e-9),
+        }
+        summaries.append(write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra))
+        print(f"[evaluate] {name}: BLEU {scored['metrics']['bleu']:.2f} on {len(records)} {split} pairs")
+    for system, hypotheses in evaluate_baselines(config, records).items():
+        scored = score(hypotheses, records, config.seed)
+        folder = system.split(" ")[0]
+        summaries.append(write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, {"split": split}))
+    significance = {
+        f"{a} vs {b}": metrics.paired_bootstrap(stats[a], stats[b], n_resamples=BOOTSTRAP_RESAMPLES, seed=config.seed)
+        for a, b in itertools.combinations(names, 2)
+    }
+    write_json(out_dir / f"significance_{split}.json", significance)
+    write_json(out_dir / f"summary_{split}.json", summaries)
+    return write_table(_table_rows(summaries), [out_dir, paths.figures_dir], stem=f"comparison_{split}" if split != "test" else "comparison")
+
+
+def load_summaries(results_dir: Path, split: str = "test") -> list[dict[str, Any]]:
+    """The per-system summaries written by evaluate_models (for the comparison notebook)."""
+    return read_json(results_dir / f"summary_{split}.json")
+
+
+def recompute_bleu(results_path: Path) -> float:
+    """Corpus BLEU recomputed from the examples stored in a results file (a consistency check)."""
+    examples = read_json(results_path)["examples"]
+    return metrics.corpus_bleu([e["generated"] for e in examples], [e["reference"] for e in examples])
+

@@ -1,0 +1,145 @@
+"""Tests for greedy decoding and beam search against each other and against exhaustive search."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+from torch import Tensor
+
+from seq2seq_lib.decoding import beam_search, decode, gnmt_length_penalty, greedy_decode
+from seq2seq_lib.errors import UserError
+from seq2seq_lib.models import MODEL_NAMES, Seq2Seq, build_model
+
+SOS, EOS = 1, 2
+
+
+def peaked_model(name: str, tgt_vocab: int, seed: int = 0) -> Seq2Seq:
+    """A small random model whose output distributions are sharp enough to avoid near-ties."""
+    torch.manual_seed(seed)
+    model = build_model(name, 20, tgt_vocab, emb_dim=16, hidden_dim=16)
+    with torch.no_grad():
+        model.output.weight.mul_(8.0)
+    return model
+
+
+def source_batch(lengths: list[int], seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Padded random source ids (B, S) and their lengths (B,)."""
+    gen = torch.Generator().manual_seed(seed)
+    src = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for b, n in enumerate(lengths):
+        src[b, :n] = torch.randint(4, 20, (n,), generator=gen)
+    return src, torch.tensor(lengths)
+
+
+def exhaustive_best(model: Seq2Seq, src: Tensor, length: Tensor, max_len: int, alpha: float) -> tuple[list[int], float]:
+    """Best (tokens, score) for one sentence over every output of at most max_len steps, scored one by one."""
+    vocab = model.tgt_vocab_size
+    words = [w for w in range(vocab) if w != EOS]
+    outputs = [list(p) + [EOS] for n in range(max_len) for p in itertools.product(words, repeat=n)]
+    outputs += [list(p) for p in itertools.product(words, repeat=max_len)]  # cut off at max_len
+    best_tokens, best_score = [], -math.inf
+    model.eval()
+    with torch.no_grad():
+        enc = model.encode(src, length)
+        for output in outputs:
+            state, prev, log_prob = enc.state, SOS, 0.0
+            for token in output:
+                logits, state, _ = model.decode_step(torch.tensor([prev]), state, enc)
+                log_prob += torch.log_softmax(logits, dim=-1)[0, token].item()
+                prev = token
+            score = log_prob / gnmt_length_penalty(len(output), alpha)
+            if score > best_score:
+                best_tokens, best_score = [t for t in output if t != EOS], score
+    return best_tokens, best_score
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_beam_width_one_is_greedy(name: str) -> None:
+    model = peaked_model(name, 12)
+    src, lengths = source_batch([6, 3, 5, 1])
+    greedy = greedy_decode(model, src, lengths, max_len=10)
+    beam = beam_search(model, src, lengths, beam_width=1, max_len=10, length_penalty=0.0)
+    assert beam.tokens == greedy.tokens
+    assert beam.scores == pytest.approx(greedy.scores, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_wide_beam_equals_exhaustive_search(name: str, alpha: float) -> None:
+    vocab, max_len = 5, 3
+    model = peaked_model(name, vocab, seed=1)
+    model.output.bias.data[EOS] -= 2.0  # make longer outputs competitive
+    src, lengths = source_batch([4, 2], seed=1)
+    width = vocab * (vocab - 1) ** (max_len - 1)  # every hypothesis and every candidate stays in the beam
+    beam = beam_search(model, src, lengths, beam_width=width, max_len=max_len, length_penalty=alpha)
+    for b in range(2):
+        tokens, score = exhaustive_best(model, src[b : b + 1, : lengths[b]], lengths[b : b + 1], max_len, alpha)
+        assert beam.tokens[b] == tokens
+        assert beam.scores[b] == pytest.approx(score, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_batched_beam_search_equals_one_sentence_at_a_time(name: str) -> None:
+    model = peaked_model(name, 12)
+    src, lengths = source_batch([6, 3, 5])
+    batched = beam_search(model, src, lengths, beam_width=4, max_len=12)
+    for b, n in enumerate(lengths.tolist()):
+        single = beam_search(model, src[b : b + 1, :n], lengths[b : b + 1], beam_width=4, max_len=12)
+        assert single.tokens[0] == batched.tokens[b]
+        assert single.scores[0] == pytest.approx(batched.scores[b], abs=1e-5)
+
+
+def test_length_penalty_values() -> None:
+    assert gnmt_length_penalty(7, 0.0) == 1.0
+    assert gnmt_length_penalty(1, 0.6) == 1.0
+    assert gnmt_length_penalty(7, 1.0) == 2.0
+    assert gnmt_length_penalty(7, 0.5) == pytest.approx(math.sqrt(2))
+
+
+def test_stronger_length_penalty_never_gives_shorter_outputs() -> None:
+    model = peaked_model("lstm", 12)
+    src, lengths = source_batch([6, 3, 5, 4, 2])
+    short = beam_search(model, src, lengths, beam_width=6, max_len=12, length_penalty=0.0)
+    long = beam_search(model, src, lengths, beam_width=6, max_len=12, length_penalty=2.0)
+    assert all(len(a) >= len(b) for a, b in zip(long.tokens, short.tokens))
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_attention_of_the_chosen_output(method: str) -> None:
+    model = peaked_model("attention", 12)
+    src, lengths = source_batch([6, 3, 5])
+    result = decode(model, src, lengths, method=method, max_len=10, beam_width=3)
+    for tokens, attn, n in zip(result.tokens, result.attention, lengths.tolist()):
+        assert attn.shape == (len(tokens), n)
+        torch.testing.assert_close(attn.sum(-1), torch.ones(len(tokens)))
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm"])
+def test_models_without_attention_return_no_attention(name: str) -> None:
+    src, lengths = source_batch([4, 2])
+    assert beam_search(peaked_model(name, 12), src, lengths, beam_width=2, max_len=5).attention is None
+
+
+def test_min_len_and_no_repeat_ngram_constraints() -> None:
+    model = peaked_model("attention", 12)
+    model.output.bias.data[EOS] += 5.0  # eager to stop
+    src, lengths = source_batch([6, 3, 5, 4])
+    result = beam_search(model, src, lengths, beam_width=4, max_len=15, min_len=4, no_repeat_ngram=2)
+    for tokens in result.tokens:
+        assert len(tokens) >= 4
+        bigrams = list(zip(tokens, tokens[1:]))
+        assert len(bigrams) == len(set(bigrams))
+    unigram = beam_search(model, src, lengths, beam_width=4, max_len=15, no_repeat_ngram=1)
+    assert all(len(tokens) == len(set(tokens)) for tokens in unigram.tokens)
+
+
+def test_decoding_restores_training_mode_and_rejects_unknown_methods() -> None:
+    model = peaked_model("rnn", 12).train()
+    src, lengths = source_batch([3])
+    assert decode(model, src, lengths, max_len=5).tokens == greedy_decode(model, src, lengths, 5).tokens
+    assert model.training
+    with pytest.raises(UserError, match="greedy, beam"):
+        decode(model, src, lengths, method="sample")

@@ -1,0 +1,76 @@
+"""Preprocessor: fitting, encoding, decoding, dict / directory round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seq2seq_lib.errors import UserError
+from seq2seq_lib.preprocess import Preprocessor
+from seq2seq_lib.vocab import EOS_ID, SOS_ID, UNK_ID
+
+CODES = [
+    "def add(a, b):\n    return a + b\n",
+    "def get_user_name(user):\n    return user.name\n",
+    "    def getUserId(self):\n        return self.user_id\n",
+    "def greet(name):\n    print('Hello,  ' + name)\n",
+    "def empty(x):\n",
+]
+DOCS = ["Add two numbers.", "Return the name of a user.", "Return the user_id.", "Greet someone by name.", ""]
+
+
+def records(n: int = 40) -> list[dict]:
+    """CodeSearchNet-style records cycling through the examples above."""
+    return [{"func_documentation_string": DOCS[i % 5], "func_code_string": CODES[i % 5], "language": "python"}
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def pre() -> Preprocessor:
+    return Preprocessor.fit(records(), src_vocab_size=100, tgt_vocab_size=300, min_freq=2)
+
+
+def test_encode_decode(pre: Preprocessor) -> None:
+    src = pre.encode_src("Return the name of a user.")
+    assert src[-1] == EOS_ID and UNK_ID not in src
+    assert pre.encode_src("") == [EOS_ID]
+    assert pre.src_tokens("Return the user_id") == ["return", "the", "user", "_id"]
+    for code in CODES[:4]:
+        ids = pre.encode_tgt(code)
+        assert UNK_ID not in ids and EOS_ID not in ids
+        assert pre.decode_tgt([SOS_ID, *ids, EOS_ID, 7, 8]) == pre.code_tokenizer.detokenize(pre.tgt_tokens(code))
+    assert pre.decode_tgt(pre.encode_tgt(CODES[3])) == "def greet(name):\n    print('Hello,  ' + name)\n"
+
+
+def test_unseen_code_has_few_unknowns(pre: Preprocessor) -> None:
+    ids = pre.encode_tgt("def other_name(user):\n    return user + 1\n")
+    assert UNK_ID not in ids
+
+
+def test_to_dict_round_trip_gives_identical_encodings(pre: Preprocessor) -> None:
+    clone = Preprocessor.from_dict(pre.to_dict())
+    for doc, code in zip(DOCS, CODES):
+        assert clone.encode_src(doc) == pre.encode_src(doc)
+        assert clone.encode_tgt(code) == pre.encode_tgt(code)
+        assert clone.decode_tgt(pre.encode_tgt(code)) == pre.decode_tgt(pre.encode_tgt(code))
+
+
+def test_save_load_round_trip(pre: Preprocessor, tmp_path: Path) -> None:
+    pre.save(tmp_path / "vocab")
+    assert {p.name for p in (tmp_path / "vocab").iterdir()} == {"src.json", "tgt.json", "code_tokenizer.json", "preprocessor.json"}
+    clone = Preprocessor.load(tmp_path / "vocab")
+    assert clone.to_dict() == pre.to_dict()
+
+
+def test_options_and_errors(tmp_path: Path) -> None:
+    keep_case = Preprocessor.fit(records(10), lowercase=False, split_identifiers=False, bpe_fraction=0.2)
+    assert keep_case.src_tokens("Return user_id") == ["Return", "user_id"]
+    with pytest.raises(UserError, match="unknown preprocessing option"):
+        Preprocessor.fit(records(), vocab=3)
+    with pytest.raises(UserError, match="func_code_string"):
+        Preprocessor.fit([{"func_documentation_string": "x"}])
+    with pytest.raises(UserError):
+        Preprocessor.fit([])
+    with pytest.raises(UserError):
+        Preprocessor.load(tmp_path)
