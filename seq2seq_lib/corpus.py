@@ -385,38 +385,44 @@ def build_corpus(
     The manifest goes to `out_dir/manifest.json` and, unless `manifest_path` is None, to `manifest_path`.
     """
     specs = read_packages(packages_file)
-    started = time.perf_counter()
+    clock = [time.perf_counter()]
     archives, failures = _download_all(specs, Path(cache_dir), jobs)
-    download_s = time.perf_counter() - started
+    clock.append(time.perf_counter())
     results = _mine_all(archives, jobs)
+    clock.append(time.perf_counter())
     failures.update({s: r["error"] for s, r in results.items() if "error" in r})
     entries = {s.spec: _package_entry(s, archives.get(s.spec), results.get(s.spec), failures.get(s.spec))
                for s in specs}
     ordered = sorted((s for s in entries if s not in failures), key=lambda s: (s.lower(), s))
-    records = [record for spec in ordered for record in results[spec]["records"]]
+    records = _deduplicate_and_split([r for spec in ordered for r in results[spec]["records"]], ordered, entries)
+    manifest = _write_outputs(Path(out_dir), records, entries, failures, results)
+    if manifest_path is not None:
+        write_json(manifest_path, manifest)
+    clock.append(time.perf_counter())
+    summary = {"counts": manifest["counts"], "packages": len(ordered), "failed_packages": failures,
+               "download_seconds": round(clock[1] - clock[0], 1), "mining_seconds": round(clock[2] - clock[1], 1),
+               "dedup_split_write_seconds": round(clock[3] - clock[2], 1), "out_dir": str(out_dir)}
+    print(_format_summary(summary))
+    return summary
+
+
+def _deduplicate_and_split(records: list[dict], ordered: list[str], entries: dict[str, dict]) -> list[dict]:
+    """Drop exact duplicates, split by package, drop near duplicates across splits; note counts in `entries`."""
     records, exact_dropped = drop_exact_duplicates(records)
-    exact_by_package = Counter(r["repository_name"] for r in exact_dropped)
     pair_counts = Counter({spec: 0 for spec in ordered})
     pair_counts.update(r["repository_name"] for r in records)
     splits = assign_splits(dict(pair_counts))
     for record in records:
         record["split_name"] = splits[record["repository_name"]]
     near = near_duplicate_indices(records)
+    exact_by_package = Counter(r["repository_name"] for r in exact_dropped)
     near_by_package = Counter(records[i]["repository_name"] for i in near)
     records = [r for i, r in enumerate(records) if i not in near]
     kept_by_package = Counter(r["repository_name"] for r in records)
     for spec in ordered:
         entries[spec].update(exact_duplicates=exact_by_package[spec], near_duplicates=near_by_package[spec],
                              pairs_kept=kept_by_package[spec], split=splits[spec])
-    manifest = _write_outputs(Path(out_dir), records, entries, failures, results)
-    if manifest_path is not None:
-        write_json(manifest_path, manifest)
-    summary = {"counts": manifest["counts"], "packages": len(ordered), "failed_packages": failures,
-               "download_seconds": round(download_s, 1),
-               "mining_seconds": round(time.perf_counter() - started - download_s, 1),
-               "out_dir": str(out_dir)}
-    print(_format_summary(summary))
-    return summary
+    return records
 
 
 def _write_outputs(out_dir: Path, records: list[dict], entries: dict[str, dict], failures: dict[str, str],
@@ -467,7 +473,8 @@ def _format_summary(summary: dict) -> str:
     counts = summary["counts"]
     lines = [f"corpus written to {summary['out_dir']}: train {counts['train']}, valid {counts['valid']}, "
              f"test {counts['test']} pairs from {summary['packages']} packages "
-             f"(download {summary['download_seconds']}s, mining {summary['mining_seconds']}s)"]
+             f"(download {summary['download_seconds']}s, mining {summary['mining_seconds']}s, "
+             f"dedup/split/write {summary['dedup_split_write_seconds']}s)"]
     lines += [f"  skipped {spec}: {reason}" for spec, reason in sorted(summary["failed_packages"].items())]
     return "\n".join(lines)
 
@@ -590,6 +597,8 @@ def _notices(licences: dict[str, str]) -> str:
         "belongs to the package's authors. `repository_name` in every record names its package.\n\n"
         "| package | version | licence |\n|---|---|---|\n"
         f"{rows}\n\n"
+        "Every licence above is permissive (MIT, BSD, Apache-2.0, ISC or PSF-style); its full text, with the\n"
+        "copyright notice, ships inside the package's archive (for example `*.dist-info/LICENSE*`).\n\n"
         "The full corpus built by `python -m seq2seq_lib data build` (`data/corpus/`, not committed) draws on\n"
         "every package of `data/packages.txt`, each with the licence recorded there and in the manifest.\n"
     )

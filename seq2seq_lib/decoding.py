@@ -11,9 +11,8 @@ from torch import Tensor
 
 from .errors import UserError
 from .models.base import Seq2Seq
+from .vocab import EOS_ID, SOS_ID
 
-SOS_ID = 1  # the same ids as vocab.SOS_ID / vocab.EOS_ID (docs/DESIGN.md)
-EOS_ID = 2
 DECODE_METHODS = ("greedy", "beam")
 
 
@@ -107,10 +106,7 @@ def beam_search(
         for t in range(1, max_len + 1):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
-            if t <= min_len:
-                log_probs[:, eos_id] = float("-inf")
-            if no_repeat_ngram > 0:
-                _ban_repeated_ngrams(log_probs, alive_seqs, no_repeat_ngram)
+            _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_id)
             vocab = log_probs.size(1)
             candidates = (alive_scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
             top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K): >= K are not <eos>
@@ -190,6 +186,14 @@ class _BestHypotheses:
         """The collected best hypotheses as a DecodeResult."""
         attention = list(self.attention) if with_attention else None
         return DecodeResult(self.tokens, self.scores.tolist(), attention)
+
+
+def _apply_constraints(log_probs: Tensor, seqs: Tensor, min_len: int, no_repeat_ngram: int, eos_id: int) -> None:
+    """Set to -inf (in place) the tokens of log_probs (N, V) that would break min_len or no_repeat_ngram."""
+    if seqs.size(1) < min_len:
+        log_probs[:, eos_id] = float("-inf")
+    if no_repeat_ngram > 0:
+        _ban_repeated_ngrams(log_probs, seqs, no_repeat_ngram)
 
 
 def _ban_repeated_ngrams(log_probs: Tensor, seqs: Tensor, n: int) -> None:

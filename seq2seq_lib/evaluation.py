@@ -22,7 +22,7 @@ from .baselines import RetrievalBaseline, TrivialBaseline
 from .batching import encode_records, make_loader
 from .checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .config import Config, DecodingConfig
-from .decoding import decode_batch
+from .decoding import decode
 from .experiment import load_records, resolve_device, run_paths, training_records
 from .io_utils import read_json, write_json, write_text
 from .progress import tqdm
@@ -48,7 +48,11 @@ def generate(loaded: LoadedModel, records: list[dict], decoding: DecodingConfig,
     loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
     for batch in tqdm(loader, desc=f"decode {loaded.name}", leave=False):
         batch = batch.to(device)
-        result = decode_batch(loaded.model, batch.src, batch.src_lengths, decoding)
+        result = decode(
+            loaded.model, batch.src, batch.src_lengths, method=decoding.method, max_len=decoding.max_len,
+            beam_width=decoding.beam_width, length_penalty=decoding.length_penalty,
+            min_len=decoding.min_len, no_repeat_ngram=decoding.no_repeat_ngram,
+        )
         for index, tokens in zip(batch.indices.tolist(), result.tokens):
             hypotheses[dataset.record_indices[index]] = loaded.preprocessor.decode_tgt(tokens)
     return Generation(hypotheses, time.perf_counter() - started)

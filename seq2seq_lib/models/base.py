@@ -10,7 +10,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-PAD_ID = 0  # the same id as vocab.PAD_ID (docs/DESIGN.md): every vocabulary pads with 0
+from ..vocab import PAD_ID
+
 
 RecurrentState = Tensor | tuple[Tensor, Tensor]  # the `hx` of nn.RNN, or (h, c) of nn.LSTM
 
@@ -141,7 +142,10 @@ def run_packed(
 
 
 def build_output_layer(in_dim: int, embedding: nn.Embedding, tie: bool) -> nn.Module:
-    """Linear(in_dim -> V); tied: Linear(in_dim -> E, no bias) (skipped when in_dim == E) then E -> V on embedding.weight."""
+    """Linear(in_dim -> V), or when tied: Linear(in_dim -> E, no bias) then E -> V with the embedding's weight.
+
+    The projection to E is left out when in_dim == E; the tied output layer keeps its own bias.
+    """
     vocab_size, emb_dim = embedding.weight.shape
     if not tie:
         return nn.Linear(in_dim, vocab_size)
