@@ -129,7 +129,12 @@ def collate(examples: Sequence[Example]) -> Batch:
 
 
 class BucketBatchSampler(Sampler[list[int]]):
-    """Batches of similar length: sort by (tgt, src) length inside large random pools, shuffle batch order."""
+    """Batches of similar length: sort by (tgt, src) length inside large random pools, shuffle batch order.
+
+    Inside a pool sorted by target length, each run of `group_batches` batches is re-sorted by source
+    length before it is cut, so that both sides of a batch are close in length (group_batches=1: plain
+    (tgt, src) order). Ties keep the epoch's random order; shuffle=False sorts the whole dataset once.
+    """
 
     def __init__(
         self,
@@ -138,15 +143,20 @@ class BucketBatchSampler(Sampler[list[int]]):
         shuffle: bool = True,
         seed: int = 0,
         bucket_size_multiplier: int = 100,
+        group_batches: int = 4,
         drop_last: bool = False,
     ) -> None:
-        if batch_size < 1 or bucket_size_multiplier < 1:
-            raise UserError(f"batch_size and bucket_size_multiplier must be >= 1, got {batch_size}, {bucket_size_multiplier}")
-        self.lengths = list(lengths)
+        if min(batch_size, bucket_size_multiplier, group_batches) < 1:
+            raise UserError(
+                f"batch_size, bucket_size_multiplier and group_batches must be >= 1, got {batch_size}, {bucket_size_multiplier}, {group_batches}"
+            )
+        self.lengths = list(lengths)  # (src, tgt) per example
+        self._tgt_first = [(tgt, src) for src, tgt in self.lengths]
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.pool_size = batch_size * bucket_size_multiplier
+        self.group_size = batch_size * group_batches
         self.drop_last = drop_last
         self.epoch = 0
 
@@ -163,8 +173,10 @@ class BucketBatchSampler(Sampler[list[int]]):
             rng.shuffle(order)
         batches: list[list[int]] = []
         for start in range(0, len(order), max(1, pool_size)):
-            pool = sorted(order[start : start + pool_size], key=lambda i: (self.lengths[i][1], self.lengths[i][0], i))
-            batches.extend(pool[b : b + self.batch_size] for b in range(0, len(pool), self.batch_size))
+            pool = sorted(order[start : start + pool_size], key=self._tgt_first.__getitem__)
+            for g in range(0, len(pool), self.group_size):
+                group = sorted(pool[g : g + self.group_size], key=self.lengths.__getitem__)
+                batches.extend(group[b : b + self.batch_size] for b in range(0, len(group), self.batch_size))
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
         if self.shuffle:
@@ -181,9 +193,16 @@ class BucketBatchSampler(Sampler[list[int]]):
         return full + (1 if rest and not self.drop_last else 0)
 
 
-def make_loader(dataset: EncodedDataset, batch_size: int, shuffle: bool = True, seed: int = 0, bucket_size_multiplier: int = 100) -> DataLoader:
+def make_loader(
+    dataset: EncodedDataset,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    bucket_size_multiplier: int = 100,
+    group_batches: int = 4,
+) -> DataLoader:
     """DataLoader of Batches with length bucketing; call `loader.batch_sampler.set_epoch(e)` each epoch."""
-    sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle, seed, bucket_size_multiplier)
+    sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle, seed, bucket_size_multiplier, group_batches)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=0)
 
 

@@ -69,7 +69,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         config.decoding.method, config.decoding.beam_width = "beam", args.beam
     if args.greedy:
         config.decoding.method = "greedy"
-    evaluate_models(config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples)
+    table = evaluate_models(config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples)
+    print(table)
 
 
 def cmd_visualize(args: argparse.Namespace) -> None:

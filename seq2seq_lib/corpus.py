@@ -42,6 +42,7 @@ DEFAULT_SAMPLE_DIR = "data/sample"
 DEFAULT_NOTICES = "data/THIRD_PARTY_NOTICES.md"
 DEFAULT_SAMPLE_SIZES = {"train": 3000, "valid": 400, "test": 400}
 
+REFERENCE_PYTHON = (3, 11)
 HELD_OUT_FRACTION = 0.10
 MAX_PACKAGE_SHARE = 0.30
 NEAR_DUP_JACCARD = 0.8
@@ -385,6 +386,9 @@ def build_corpus(
     The manifest goes to `out_dir/manifest.json` and, unless `manifest_path` is None, to `manifest_path`.
     """
     specs = read_packages(packages_file)
+    if sys.version_info[:2] != REFERENCE_PYTHON:
+        print(f"note: building with Python {sys.version_info.major}.{sys.version_info.minor}; `tokenize` and `ast` "
+              f"differ between versions, so files match {DEFAULT_MANIFEST} only when built with Python 3.11")
     clock = [time.perf_counter()]
     archives, failures = _download_all(specs, Path(cache_dir), jobs)
     clock.append(time.perf_counter())
@@ -531,12 +535,13 @@ def corpus_stats(corpus_dir: str | os.PathLike = DEFAULT_CORPUS_DIR) -> dict:
 
 def format_stats(stats: dict, top: int = 5) -> str:
     """A plain-text table of `corpus_stats` output (with the `top` largest packages per split)."""
-    header = f"{'split':<6} {'pairs':>7} {'pkgs':>5}  {'doc tokens mean/p50/p95/max':<28} code tokens mean/p50/p95/max"
-    lines = [f"corpus: {stats['corpus_dir']}", header]
+    lines = [f"corpus: {stats['corpus_dir']}",
+             f"{'split':<6} {'pairs':>7} {'pkgs':>5}  {'doc tokens mean/p50/p95/max':<30} code tokens mean/p50/p95/max"]
     for name, row in [*stats["splits"].items(), ("total", stats["total"])]:
-        d, c = row["doc_tokens"], row["code_tokens"]
-        lines.append(f"{name:<6} {row['pairs']:>7} {row['packages']:>5}  "
-                     f"{d['mean']:>6}/{d['p50']}/{d['p95']}/{d['max']:<14} {c['mean']}/{c['p50']}/{c['p95']}/{c['max']}")
+        doc, code = (row[key] for key in ("doc_tokens", "code_tokens"))
+        doc_text = f"{doc['mean']}/{doc['p50']}/{doc['p95']}/{doc['max']}"
+        code_text = f"{code['mean']}/{code['p50']}/{code['p95']}/{code['max']}"
+        lines.append(f"{name:<6} {row['pairs']:>7} {row['packages']:>5}  {doc_text:<30} {code_text}")
     for split, packages in stats["packages"].items():
         largest = ", ".join(f"{name} ({n})" for name, n in list(packages.items())[:top])
         lines.append(f"largest {split} packages: {largest}")

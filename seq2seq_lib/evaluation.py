@@ -23,7 +23,7 @@ from .batching import encode_records, make_loader
 from .checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .config import Config, DecodingConfig
 from .decoding import decode
-from .experiment import load_records, resolve_device, run_paths, training_records
+from .experiment import configure_threads, load_records, resolve_device, run_paths, training_records
 from .io_utils import read_json, write_json, write_text
 from .progress import tqdm
 
@@ -54,7 +54,7 @@ def generate(loaded: LoadedModel, records: list[dict], decoding: DecodingConfig,
             min_len=decoding.min_len, no_repeat_ngram=decoding.no_repeat_ngram,
         )
         for index, tokens in zip(batch.indices.tolist(), result.tokens):
-            hypotheses[dataset.record_indices[index]] = loaded.preprocessor.decode_tgt(tokens)
+            hypotheses[dataset.indices[index]] = loaded.preprocessor.decode_tgt(tokens)
     return Generation(hypotheses, time.perf_counter() - started)
 
 
@@ -148,6 +148,7 @@ def evaluate_baselines(config: Config, records: list[dict]) -> dict[str, list[st
 def evaluate_models(config: Config, names: list[str], split: str = "test", max_examples: int | None = None) -> str:
     """Evaluate models and baselines on a split; write results, tables and significance; return the Markdown table."""
     paths = run_paths(config)
+    configure_threads(config)
     device = resolve_device(config.device)
     records = load_records(config, split)[:max_examples]
     out_dir = paths.results_dir

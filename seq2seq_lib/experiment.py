@@ -27,6 +27,12 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def configure_threads(config: Config) -> None:
+    """Apply the config's torch thread count (0 keeps torch's default)."""
+    if config.training.num_threads > 0:
+        torch.set_num_threads(config.training.num_threads)
+
+
 def resolve_device(name: str) -> torch.device:
     """Turn 'auto' / 'cpu' / 'cuda' into a torch.device ('auto' picks CUDA when present)."""
     if name == "auto":
@@ -68,9 +74,9 @@ class RunPaths:
         return self.root / "figures" if self.profile == "quick" else self.root / "figures" / self.profile
 
     @property
-    def preprocessor_path(self) -> Path:
+    def preprocessor_dir(self) -> Path:
         """The fitted tokenizers and vocabularies of this run."""
-        return self.run_dir / "preprocessor.json"
+        return self.run_dir / "vocab"
 
     def model_dir(self, model_name: str) -> Path:
         """Checkpoints and history of one model."""
@@ -123,15 +129,15 @@ def validation_records(config: Config) -> list[dict]:
 
 def fit_or_load_preprocessor(config: Config, paths: RunPaths, train: list[dict]) -> Preprocessor:
     """Load the run's fitted preprocessor, or fit it on the training records and save it."""
-    if paths.preprocessor_path.is_file():
-        return Preprocessor.load(paths.preprocessor_path)
+    if (paths.preprocessor_dir / "preprocessor.json").is_file():
+        return Preprocessor.load(paths.preprocessor_dir)
     preprocessor = Preprocessor.fit(
         train,
         src_vocab_size=config.data.src_vocab_size,
         tgt_vocab_size=config.data.tgt_vocab_size,
         min_freq=config.data.min_freq,
     )
-    preprocessor.save(paths.preprocessor_path)
+    preprocessor.save(paths.preprocessor_dir)
     return preprocessor
 
 

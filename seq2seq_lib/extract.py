@@ -32,7 +32,9 @@ MIN_DOC_TOKENS = 3
 MIN_CODE_LINES = 3
 MAX_FILE_BYTES = 1_000_000
 
-VENDORED_DIRS = frozenset({"_vendor", "_vendored", "vendor", "vendored", "third_party", "thirdparty", "externals"})
+VENDORED_DIRS = frozenset(
+    {"_vendor", "_vendored", "vendor", "vendored", "third_party", "thirdparty", "extern", "external", "externals"}
+)
 TEST_DIRS = frozenset({"test", "tests", "testing", "unittests", "unit_tests"})
 TEST_FILES = frozenset({"conftest.py", "test.py", "tests.py"})
 

@@ -12,7 +12,7 @@ from typing import Callable
 
 from .config import Config, load_config, profile_config_path
 from .errors import UserError
-from .experiment import prepare_training_data, resolve_path, run_paths, set_seed
+from .experiment import configure_threads, prepare_training_data, resolve_path, run_paths, set_seed
 from .training import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
@@ -21,6 +21,7 @@ SHIPPED_PROFILE = "quick"
 def train_models(config: Config, names: list[str], force: bool = False, progress: bool = True) -> dict[str, TrainResult]:
     """Train (or resume, or reuse) each named model of a config on the same data."""
     set_seed(config.seed)
+    configure_threads(config)
     paths = run_paths(config)
     data = prepare_training_data(config, paths)
     counts = data.counts["train"]

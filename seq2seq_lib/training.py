@@ -22,6 +22,7 @@ from .progress import tqdm
 from .batching import EncodedDataset, make_loader
 from .checkpoints import read_checkpoint, save_checkpoint
 from .config import Config
+from .errors import UserError
 from .experiment import TrainingData, resolve_device
 from .io_utils import write_json, write_text
 from .models import build_model
@@ -122,8 +123,6 @@ def train_model(
 ) -> TrainResult:
     """Train one model with the shared loop; resume from `last.pt` unless `force`."""
     device = resolve_device(config.device)
-    if config.training.num_threads > 0:
-        torch.set_num_threads(config.training.num_threads)
     kwargs = model_kwargs(config, data)
     torch.manual_seed(config.seed)
     model = build_model(model_name, **kwargs).to(device)
@@ -137,6 +136,11 @@ def train_model(
     start_epoch, best_loss, bad_epochs, train_seconds = 0, math.inf, 0, 0.0
     if last_path.is_file() and not force:
         state = read_checkpoint(last_path)
+        if state["model_kwargs"] != kwargs or state["config"] != config.to_dict():
+            raise UserError(
+                f"{last_path} was trained with another config or vocabulary; "
+                f"retrain with --force (or delete {model_dir})"
+            )
         model.load_state_dict(state["model_state"])
         optimizer.load_state_dict(state["optimizer_state"])
         if scheduler is not None and state.get("scheduler_state"):

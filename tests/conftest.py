@@ -9,3 +9,22 @@ os.environ.setdefault("SEQ2SEQ_TEXT_PROGRESS", "1")
 import torch  # noqa: E402  (after the environment is set)
 
 torch.set_num_threads(1)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def smoke_run():
+    """Train and evaluate the smoke profile once per test session (about a minute on 2 cores).
+
+    Outputs go to runs/smoke-seed1234 and results/smoke (gitignored); returns the loaded config.
+    """
+    from seq2seq_lib.config import load_config, profile_config_path
+    from seq2seq_lib.evaluation import evaluate_models
+    from seq2seq_lib.experiment import PROJECT_ROOT
+    from seq2seq_lib.pipeline import train_models
+
+    config = load_config(PROJECT_ROOT / profile_config_path("smoke"))
+    train_models(config, list(config.models), force=True, progress=False)
+    evaluate_models(config, list(config.models), split="test")
+    return config

@@ -82,8 +82,11 @@ def test_sampler_covers_every_example_once_and_is_deterministic() -> None:
     assert list(sampler) == epoch0
     dropped = BucketBatchSampler(lengths, 16, seed=7, drop_last=True)
     assert len(list(dropped)) == len(dropped) == 62
-    ordered = list(BucketBatchSampler(lengths, 16, shuffle=False))
-    assert [lengths[i][1] for b in ordered for i in b] == sorted(t for _, t in lengths)
+    for group in (1, 4):  # without shuffling, runs of `group` batches follow each other in target length
+        ordered = list(BucketBatchSampler(lengths, 16, shuffle=False, group_batches=group))
+        assert ordered == list(BucketBatchSampler(lengths, 16, shuffle=False, group_batches=group))
+        runs = [[lengths[i][1] for b in ordered[g : g + group] for i in b] for g in range(0, len(ordered), group)]
+        assert all(max(a) <= min(b) for a, b in zip(runs, runs[1:]))
 
 
 def test_loader_batches_and_bucketing_reduces_padding(pre: Preprocessor) -> None:

@@ -1,0 +1,135 @@
+"""Tests for the attention statistics (hand-made matrices), the plotting helpers and visualize_attention."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seq2seq_lib.config import load_config
+from seq2seq_lib.experiment import PROJECT_ROOT
+from seq2seq_lib.io_utils import read_json
+from seq2seq_lib.visualize import (
+    attention_entropy,
+    attention_png,
+    copied_steps,
+    example_stats,
+    length_bucket,
+    max_weight,
+    normalized_entropy,
+    plot_attention,
+    plot_bleu_by_length,
+    plot_learning_curves,
+    save_figure,
+    summarize_stats,
+    uniform_entropy,
+    visualize_attention,
+)
+from test_demo import tiny_checkpoint
+
+PNG = b"\x89PNG"
+
+
+@pytest.mark.parametrize("src_len", [2, 5, 40])
+def test_uniform_attention_has_maximal_entropy(src_len: int) -> None:
+    matrix = np.full((3, src_len), 1.0 / src_len)
+    np.testing.assert_allclose(attention_entropy(matrix), math.log(src_len))
+    np.testing.assert_allclose(normalized_entropy(matrix), 1.0)
+    np.testing.assert_allclose(max_weight(matrix), 1.0 / src_len)
+    assert uniform_entropy(src_len) == pytest.approx(math.log(src_len))
+
+
+def test_one_hot_attention_has_zero_entropy() -> None:
+    matrix = np.eye(4)[[2, 0, 3]]  # 3 steps, each on one of 4 tokens
+    np.testing.assert_allclose(attention_entropy(matrix), 0.0)
+    np.testing.assert_allclose(normalized_entropy(matrix), 0.0)
+    np.testing.assert_allclose(max_weight(matrix), 1.0)
+
+
+def test_entropy_of_a_mixed_row_and_of_one_source_token() -> None:
+    np.testing.assert_allclose(attention_entropy(np.array([[0.5, 0.5, 0.0, 0.0]])), math.log(2))
+    np.testing.assert_allclose(normalized_entropy(np.array([[0.5, 0.5, 0.0, 0.0]])), 0.5)
+    np.testing.assert_allclose(normalized_entropy(np.ones((2, 1))), 0.0)  # S = 1: nothing to spread over
+    with pytest.raises(ValueError):
+        attention_entropy(np.ones(3))
+
+
+def test_copied_steps_compare_the_most_attended_token() -> None:
+    src = ["return", "the", "user", "name", "a", ".", "<eos>"]
+    tgt = ["return", "get", "##_user", "##Name", "data", "x", "pass"]
+    top = [0, 1, 2, 3, 4, 5, 6]  # step t attends most to source token top[t]
+    matrix = np.full((7, 7), 0.02)
+    matrix[range(7), top] = 0.88
+    assert copied_steps(matrix, src, tgt).tolist() == [True, False, True, True, False, False, False]
+    stats = example_stats(matrix, src, tgt)
+    assert stats["copy_rate"] == pytest.approx(3 / 7)
+    assert stats["src_len"] == 7 and stats["tgt_len"] == 7 and stats["max_weight"] == pytest.approx(0.88)
+    with pytest.raises(ValueError, match="code"):
+        copied_steps(matrix, src[:-1], tgt)
+
+
+def test_summary_groups_examples_by_docstring_length() -> None:
+    assert [length_bucket(n) for n in (0, 7, 8, 15, 16, 31, 32, 99)] == ["<8", "<8", "8-15", "8-15", "16-31", "16-31", ">=32", ">=32"]
+    rows = [example_stats(np.full((2, s), 1.0 / s), ["w"] * s, ["c", "d"]) for s in (4, 6, 12, 40)]
+    summary = summarize_stats(rows)
+    assert summary["overall"]["count"] == 4
+    assert summary["overall"]["normalized_entropy"] == pytest.approx(1.0)
+    assert [(r["bucket"], r["count"]) for r in summary["by_docstring_length"]] == [("<8", 2), ("8-15", 1), (">=32", 1)]
+    assert summary["by_docstring_length"][-1]["max_weight"] == pytest.approx(1 / 40)
+
+
+def test_long_heatmaps_stay_legible_and_saved_figures_have_the_footer(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.dirichlet(np.ones(40), size=150)  # (T=150, S=40)
+    src = [f"word{i}" for i in range(39)] + ["<eos>"]
+    tgt = [f"##averyveryverylongpiece{i}" for i in range(150)]
+    fig = plot_attention(matrix, src, tgt, "Attention (test)")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2  # the heatmap and its colour bar
+    assert len(ax.get_xticklabels()) == 40 and len(ax.get_yticklabels()) == 150
+    assert max(len(t.get_text()) for t in ax.get_yticklabels()) <= 14  # long pieces shortened
+    assert ax.get_xlabel() and ax.get_ylabel() and fig.axes[1].get_ylabel()
+    path = save_figure(fig, tmp_path / "attention" / "long.png", "quick", 1234)
+    assert path.read_bytes().startswith(PNG)
+    assert "profile=quick, seed=1234" in [t.get_text() for t in fig.texts]
+    with pytest.raises(ValueError):
+        plot_attention(matrix, src[:5], tgt)
+
+
+def test_demo_heatmap_png_is_fixed_size_and_thins_labels() -> None:
+    matrix = np.full((150, 21), 1 / 21)
+    png = attention_png(matrix, ["w"] * 20 + ["<eos>"], ["tok"] * 150)
+    assert png.startswith(PNG)
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (600, 480)
+
+
+def test_learning_curves_and_bleu_by_length(tmp_path: Path) -> None:
+    history = [{"epoch": e, "train_loss": 3.0 / e, "valid_loss": 3.5 / e, "valid_token_acc": 0.1 * e} for e in (1, 2, 3)]
+    fig = plot_learning_curves({"rnn": history, "attention": history}, metrics=("valid_loss", "valid_token_acc"))
+    assert [ax.get_ylabel() for ax in fig.axes] == ["validation loss (nats / token)", "validation token accuracy (%)"]
+    assert fig.axes[1].lines[0].get_ydata()[-1] == pytest.approx(30.0)
+    save_figure(fig, tmp_path / "curves.png", "smoke", 1)
+    rows = [{"bucket": "<8", "count": 10, "bleu": 12.0}, {"bucket": "8-15", "count": 5, "bleu": 8.0}]
+    fig = plot_bleu_by_length({"rnn": rows, "attention": rows[:1]})
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "BLEU (0-100)" and "(tokens)" in ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["<8\n(n=10)", "8-15\n(n=5)"]
+    assert len(ax.patches) == 4
+    assert save_figure(fig, tmp_path / "bleu.png", "smoke", 1).read_bytes().startswith(PNG)
+
+
+def test_visualize_attention_writes_heatmaps_and_summary(tmp_path: Path) -> None:
+    config = load_config(PROJECT_ROOT / "configs" / "smoke.yaml", {"decoding.max_len": 12, "decoding.beam_width": 2})
+    tiny_checkpoint(tmp_path / "runs" / "smoke-seed1234" / "attention" / "checkpoint.pt")
+    report = visualize_attention(config, num_examples=2, summary=True, random_examples=True, max_summary_examples=12, root=tmp_path)
+    assert len(report.heatmaps) == 2
+    assert all(p.parent == tmp_path / "figures" / "smoke" / "attention" and p.read_bytes().startswith(PNG) for p in report.heatmaps)
+    summary = read_json(tmp_path / "results" / "smoke" / "attention_summary.json")
+    assert summary["examples"] == 12 and summary["split"] == "test"
+    assert summary["checkpoint"] == "runs/smoke-seed1234/attention/checkpoint.pt"
+    assert 0.0 <= summary["overall"]["normalized_entropy"] <= 1.0 and 0.0 <= summary["overall"]["copy_rate"] <= 1.0
+    assert sum(r["count"] for r in summary["by_docstring_length"]) == 12
+    assert all(p.is_file() for p in report.files)
