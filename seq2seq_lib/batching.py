@@ -142,8 +142,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         batch_size: int,
         shuffle: bool = True,
         seed: int = 0,
-        bucket_size_multiplier: int = 100,
-        group_batches: int = 4,
+        bucket_size_multiplier: int = 300,
+        group_batches: int = 8,
         drop_last: bool = False,
     ) -> None:
         if min(batch_size, bucket_size_multiplier, group_batches) < 1:
@@ -198,8 +198,8 @@ def make_loader(
     batch_size: int,
     shuffle: bool = True,
     seed: int = 0,
-    bucket_size_multiplier: int = 100,
-    group_batches: int = 4,
+    bucket_size_multiplier: int = 300,
+    group_batches: int = 8,
 ) -> DataLoader:
     """DataLoader of Batches with length bucketing; call `loader.batch_sampler.set_epoch(e)` each epoch."""
     sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle, seed, bucket_size_multiplier, group_batches)

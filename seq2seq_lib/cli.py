@@ -5,6 +5,7 @@
     evaluate                     evaluate checkpoints and baselines on a split
     visualize                    attention heatmaps and statistics
     bench                        speed against plain reference implementations
+    seeds                        the spread of a profile's results over several seeds
     run-all                      the whole pipeline of a profile (what run_all.sh calls)
 
 Bad input ends with one line on stderr naming the problem and the fix, and exit status 2.
@@ -95,6 +96,13 @@ def cmd_run_all(args: argparse.Namespace) -> None:
     run_all(args.profile, force=args.force, skip_notebooks=args.skip_notebooks)
 
 
+def cmd_seeds(args: argparse.Namespace) -> None:
+    """Train and evaluate a profile with several seeds and report the spread."""
+    from .pipeline import run_seeds
+
+    print(run_seeds(args.profile, args.seeds, split=args.split))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="python -m seq2seq_lib", description=__doc__.splitlines()[0])
@@ -135,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     bench.add_argument("--out", default="results/bench", help="where the JSON and Markdown go")
     bench.set_defaults(func=cmd_bench)
+
+    seeds = commands.add_parser("seeds", help="the spread of the results over several seeds")
+    seeds.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
+    seeds.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
+    seeds.add_argument("--split", default="test")
+    seeds.set_defaults(func=cmd_seeds)
 
     run_all = commands.add_parser("run-all", help="corpus, training, evaluation, notebooks")
     run_all.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))

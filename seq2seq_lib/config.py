@@ -20,6 +20,7 @@ import yaml
 from .errors import UserError
 
 PROFILES = ("smoke", "quick", "full")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -176,4 +177,4 @@ def profile_config_path(profile: str) -> Path:
     """Path of the YAML file of a named profile."""
     if profile not in PROFILES:
         raise UserError(f"unknown profile '{profile}'; choose one of {list(PROFILES)}")
-    return Path("configs") / f"{profile}.yaml"
+    return PROJECT_ROOT / "configs" / f"{profile}.yaml"

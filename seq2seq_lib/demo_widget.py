@@ -54,6 +54,7 @@ class CodeDemo(widgets.VBox):
         self.heatmap.add_class("demo-heatmap")
         self.button.on_click(self._on_click)
         super().__init__([self.docstring, self.model, self.beam, self.button, self.output])
+        self.add_class("seq2seq-demo")
 
     def _on_click(self, _button: widgets.Button) -> None:
         """Generate for the current inputs and show the result (or a friendly message)."""

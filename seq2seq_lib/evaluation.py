@@ -145,13 +145,16 @@ def evaluate_baselines(config: Config, records: list[dict]) -> dict[str, list[st
     }
 
 
-def evaluate_models(config: Config, names: list[str], split: str = "test", max_examples: int | None = None) -> str:
-    """Evaluate models and baselines on a split; write results, tables and significance; return the Markdown table."""
+def evaluate_models(
+    config: Config, names: list[str], split: str = "test", max_examples: int | None = None,
+    out_dir: Path | None = None, baselines: bool = True,
+) -> str:
+    """Evaluate models (and baselines) on a split; write results, tables and significance; return the Markdown table."""
     paths = run_paths(config)
     configure_threads(config)
     device = resolve_device(config.device)
     records = load_records(config, split)[:max_examples]
-    out_dir = paths.results_dir
+    out_dir = out_dir or paths.results_dir
     summaries, stats = [], {}
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
@@ -171,7 +174,7 @@ def evaluate_models(config: Config, names: list[str], split: str = "test", max_e
         }
         summaries.append(write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra))
         print(f"[evaluate] {name}: BLEU {scored['metrics']['bleu']:.2f} on {len(records)} {split} pairs")
-    for system, hypotheses in evaluate_baselines(config, records).items():
+    for system, hypotheses in (evaluate_baselines(config, records) if baselines else {}).items():
         scored = score(hypotheses, records, config.seed)
         folder = system.split(" ")[0]
         summaries.append(write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, {"split": split}))
@@ -181,7 +184,8 @@ def evaluate_models(config: Config, names: list[str], split: str = "test", max_e
     }
     write_json(out_dir / f"significance_{split}.json", significance)
     write_json(out_dir / f"summary_{split}.json", summaries)
-    return write_table(_table_rows(summaries), [out_dir, paths.figures_dir], stem=f"comparison_{split}" if split != "test" else "comparison")
+    table_dirs = [out_dir, paths.figures_dir] if out_dir == paths.results_dir else [out_dir]
+    return write_table(_table_rows(summaries), table_dirs, stem="comparison" if split == "test" else f"comparison_{split}")
 
 
 def load_summaries(results_dir: Path, split: str = "test") -> list[dict[str, Any]]:

@@ -10,12 +10,11 @@ import numpy as np
 import torch
 
 from .batching import EncodedDataset, encode_records
-from .config import Config
+from .config import PROJECT_ROOT, Config
 from .corpus import load_split
 from .errors import UserError
 from .preprocess import Preprocessor
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SPLITS = ("train", "valid", "test")
 EMPTY_BODIES = ("pass", "...", "raise NotImplementedError", "raise NotImplementedError()")
 

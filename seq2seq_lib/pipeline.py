@@ -77,3 +77,31 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
         print(f"{stage:>10}: {seconds / 60:6.1f} min")
     print(f"\n{table}\n\nfigures: {paths.figures_dir}/   results: {paths.results_dir}/")
     return timings
+
+
+def run_seeds(profile: str, seeds: list[int], split: str = "test") -> str:
+    """Train and evaluate every model of a profile once per seed; write the spread as a table."""
+    import statistics
+
+    from .evaluation import evaluate_models, format_markdown, load_summaries
+    from .io_utils import write_text
+
+    rows: dict[str, list[float]] = {}
+    for seed in seeds:
+        config = load_config(profile_config_path(profile), {"seed": seed})
+        out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
+        train_models(config, list(config.models))
+        evaluate_models(config, list(config.models), split=split, out_dir=out_dir, baselines=False)
+        for summary in load_summaries(out_dir, split):
+            rows.setdefault(summary["system"], []).append(summary["metrics"]["bleu"])
+    table = format_markdown([
+        {
+            "model": name,
+            **{f"seed {seed}": f"{bleu:.2f}" for seed, bleu in zip(seeds, values)},
+            "mean": f"{statistics.mean(values):.2f}",
+            "std": f"{statistics.stdev(values):.2f}" if len(values) > 1 else "",
+        }
+        for name, values in rows.items()
+    ])
+    write_text(run_paths(config).results_dir / f"seeds_{split}.md", f"BLEU on the {split} split per seed ({profile} profile)\n\n{table}")
+    return table

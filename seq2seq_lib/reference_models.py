@@ -179,15 +179,17 @@ def build_reference(name: str, model: Seq2Seq) -> nn.Module:
     return reference
 
 
-@torch.inference_mode()
 def reference_greedy(
     reference: nn.Module, src: Tensor, src_lengths: Tensor, max_len: int, eos_id: int = EOS_ID
 ) -> list[list[int]]:
-    """Greedy step loop over the batch src (B, S) until every row emitted eos_id or max_len steps."""
+    """Greedy step loop over the batch src (B, S) until every row emitted eos_id or max_len steps.
+
+    Like reference_beam, call it under torch.inference_mode() (or no_grad): the grad mode is the caller's.
+    """
     enc = reference.encode(src, src_lengths)
     state = enc[0]
-    token = torch.full((src.size(0),), SOS_ID, dtype=torch.long)  # (B,)
-    finished = torch.zeros(src.size(0), dtype=torch.bool)  # (B,)
+    token = torch.full((src.size(0),), SOS_ID, dtype=torch.long, device=src.device)  # (B,)
+    finished = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)  # (B,)
     steps = []
     for _ in range(max_len):
         logits, state, _ = reference.step(token, state, enc)
@@ -200,7 +202,6 @@ def reference_greedy(
     return [row[: row.index(eos_id)] if eos_id in row else row for row in rows]
 
 
-@torch.inference_mode()
 def reference_beam(
     reference: nn.Module, src: Tensor, src_lengths: Tensor, beam_width: int, max_len: int, min_len: int = 0
 ) -> list[list[int]]:
@@ -215,11 +216,11 @@ def reference_beam(
         enc = reference.encode(src[b : b + 1, :length], src_lengths[b : b + 1])
         state, mask, memory = enc
         seqs: list[list[int]] = [[]]
-        scores = torch.zeros(1)  # (K,)
+        scores = torch.zeros(1, device=src.device)  # (K,)
         finished: list[tuple[float, list[int]]] = []
         for t in range(max_len):
             alive = len(seqs)
-            tokens = torch.tensor([seq[-1] if seq else SOS_ID for seq in seqs])  # (K,)
+            tokens = torch.tensor([seq[-1] if seq else SOS_ID for seq in seqs], device=src.device)  # (K,)
             expanded = (state, mask.expand(alive, -1), None if memory is None else memory.expand(alive, -1, -1))
             logits, state, _ = reference.step(tokens, state, expanded)
             log_probs = torch.log_softmax(logits, dim=1)  # (K, V)
@@ -235,7 +236,7 @@ def reference_beam(
                     keep.append((parent, word))
             if not keep or (finished and max(s for s, _ in finished) >= top_scores.max().item()):
                 break
-            index = torch.tensor([parent for parent, _ in keep])  # (K',)
+            index = torch.tensor([parent for parent, _ in keep], device=src.device)  # (K',)
             seqs = [seqs[parent] + [word] for parent, word in keep]
             scores = top_scores[[i for i, w in enumerate(words) if w != EOS_ID]]
             state = tuple(s.index_select(0, index) for s in state) if isinstance(state, tuple) else state.index_select(0, index)

@@ -268,9 +268,9 @@ def _ast_dump(code: str) -> str | None:
 class CodeTokenizer:
     """Python code <-> pieces: `tokenize` lexing, identifier/string pieces, BPE for rare pieces."""
 
-    def __init__(self, bpe_fraction: float = 0.125) -> None:
+    def __init__(self, bpe_fraction: float = 0.25) -> None:
         if not 0.0 < bpe_fraction < 1.0:
-            raise UserError(f"bpe_fraction must be in (0, 1), got {bpe_fraction}; use e.g. 0.125")
+            raise UserError(f"bpe_fraction must be in (0, 1), got {bpe_fraction}; use e.g. 0.25")
         self.bpe_fraction = bpe_fraction
         self.kept: frozenset[str] = frozenset()
         self._bpe: Tokenizer | None = None

@@ -21,10 +21,9 @@ def smoke_run():
     """
     from seq2seq_lib.config import load_config, profile_config_path
     from seq2seq_lib.evaluation import evaluate_models
-    from seq2seq_lib.experiment import PROJECT_ROOT
     from seq2seq_lib.pipeline import train_models
 
-    config = load_config(PROJECT_ROOT / profile_config_path("smoke"))
+    config = load_config(profile_config_path("smoke"))
     train_models(config, list(config.models), force=True, progress=False)
     evaluate_models(config, list(config.models), split="test")
     return config

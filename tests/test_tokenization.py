@@ -6,7 +6,6 @@ import ast
 import glob
 import random
 import sysconfig
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -1,0 +1,270 @@
+"""What the course notebooks share: setup, saving figures and tables, reading results, computed prose.
+
+The notebooks keep the story (equations, shape checks, plots); the bookkeeping lives here so that
+each notebook cell stays a few lines long. Every sentence built here is computed from the numbers
+it describes, so the text stays true when a notebook is re-run with another profile or seed.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .checkpoints import LoadedModel
+from .config import Config, load_config, profile_config_path
+from .errors import UserError
+from .evaluation import format_markdown
+from .experiment import PROJECT_ROOT, RunPaths, configure_threads, run_paths
+from .io_utils import read_json, write_text
+from .visualize import STYLE, save_figure
+
+INLINE_DPI = 100  # figures shown in the notebook: sharp enough, small enough to keep notebooks light
+BASELINE_FOLDERS = {"retrieval (TF-IDF)": "retrieval", "trivial (most common body)": "trivial"}
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """The config and folders of the notebook's profile and seed, and where figures and tables go."""
+
+    config: Config
+    paths: RunPaths
+
+    def show(self, fig: Figure, name: str) -> Figure:
+        """Save fig as <figures_dir>/<name>.png (with the profile/seed footer); return it for display."""
+        save_figure(fig, self.paths.figures_dir / f"{name}.png", self.config.profile, self.config.seed)
+        return fig
+
+    def table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        """Write frame as <figures_dir>/<name>.csv and .md; return it for display."""
+        write_text(self.paths.figures_dir / f"{name}.csv", frame.to_csv(index=False))
+        cells = frame.map(lambda v: v.replace("|", "\\|").replace("\n", "<br>") if isinstance(v, str) else v)
+        write_text(self.paths.figures_dir / f"{name}.md", format_markdown(cells.to_dict("records")))
+        return frame
+
+    def relative(self, path: str | Path) -> str:
+        """A path as the reader sees it: relative to the project root when inside it."""
+        path = Path(path)
+        return str(path.relative_to(self.paths.root)) if path.is_relative_to(self.paths.root) else str(path)
+
+
+def setup_notebook(profile: str, seed: int) -> NotebookContext:
+    """chdir to the project root, load the profile's config with `seed`, set threads and the plot style."""
+    os.chdir(PROJECT_ROOT)
+    config = load_config(profile_config_path(profile), {"seed": seed})
+    configure_threads(config)
+    matplotlib.rcParams.update({**STYLE, "figure.dpi": INLINE_DPI})
+    pd.set_option("display.max_colwidth", 80)
+    return NotebookContext(config, run_paths(config))
+
+
+# ------------------------------------------------------------------------------------------- corpus
+
+
+def coverage_curve(train_counts: Counter, test_counts: Counter, sizes: Sequence[int]) -> list[float]:
+    """Share (0-1) of test-token occurrences whose token is among the k most frequent training tokens, per k."""
+    ranked = [token for token, _ in train_counts.most_common()]
+    total = max(sum(test_counts.values()), 1)
+    return [sum(test_counts[token] for token in ranked[:k]) / total for k in sizes]
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+def model_history(paths: RunPaths, loaded: LoadedModel) -> list[dict[str, Any]]:
+    """The per-epoch history of a model: the run's history.json when the model is local, else the checkpoint's."""
+    local = paths.model_dir(loaded.name) / "history.json"
+    if loaded.path.parent == local.parent and local.is_file():
+        return read_json(local)
+    return loaded.history
+
+
+def load_results(paths: RunPaths, system: str) -> dict[str, Any]:
+    """One system's evaluation_results.json (a model name, or a baseline's folder name such as 'retrieval')."""
+    path = paths.results_dir / system / "evaluation_results.json"
+    if not path.is_file():
+        raise UserError(f"no results for '{system}' in {paths.results_dir}; run "
+                        f"`python -m seq2seq_lib evaluate --profile {paths.profile} --model all`")
+    return read_json(path)
+
+
+def _with_ci(summary: Mapping[str, Any], metric: str, scale: float, digits: int) -> str:
+    """'value [low, high]' of one metric of a summary (just the value when there is no interval)."""
+    value = scale * summary["metrics"][metric]
+    ci = summary.get("ci95", {}).get(metric)
+    if not ci:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+
+
+def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Test metrics with 95% CIs, size and speed, one row per system (evaluation summaries or results)."""
+    rows = []
+    for s in summaries:
+        rows.append({
+            "system": s["system"],
+            "BLEU [95% CI]": _with_ci(s, "bleu", 1.0, 2),
+            "token acc % [95% CI]": _with_ci(s, "token_accuracy", 100.0, 1),
+            "parses % [95% CI]": _with_ci(s, "syntax_valid", 100.0, 1),
+            "exact %": round(100 * s["metrics"]["exact_match"], 2),
+            "distinct %": round(100 * s["metrics"]["distinct_share"], 1),
+            "parameters": f"{s['parameters']:,}" if s.get("parameters") else "-",
+            "training (min)": round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "-",
+            "decoding (pairs/s)": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "-",
+        })
+    return pd.DataFrame(rows)
+
+
+def significance_frame(significance: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """The paired bootstrap tests (significance_test.json) as a table, one row per pair of models."""
+    rows = []
+    for pair, r in significance.items():
+        rows.append({
+            "pair (A vs B)": pair,
+            "BLEU A": round(r["metric_a"], 2),
+            "BLEU B": round(r["metric_b"], 2),
+            "A - B": round(r["delta"], 2),
+            "95% CI of A - B": f"[{r['delta_low']:.2f}, {r['delta_high']:.2f}]",
+            "A better in % of resamples": round(100 * r["win_rate"], 1),
+            "significant (5%)": "yes" if r["delta_low"] > 0 or r["delta_high"] < 0 else "no",
+        })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------- examples
+
+
+def pick_examples(count: int, k: int, seed: int) -> list[int]:
+    """k example positions out of count, drawn at random with a fixed seed (never hand-picked), sorted."""
+    return sorted(random.Random(seed).sample(range(count), min(k, count)))
+
+
+def examples_frame(results: Mapping[str, Mapping[str, Any]], indices: Sequence[int]) -> pd.DataFrame:
+    """Docstring, reference and every system's output for the chosen test examples (results: system -> JSON)."""
+    first = next(iter(results.values()))["examples"]
+    counts = {system: len(r["examples"]) for system, r in results.items()}
+    if len(set(counts.values())) != 1:
+        raise UserError(f"the results cover different test sets {counts}; re-run the evaluation of every system")
+    rows = []
+    for i in indices:
+        row = {"example": i, "function": first[i]["func_name"], "docstring": first[i]["docstring"], "reference": first[i]["reference"]}
+        row.update({system: r["examples"][i]["generated"] for system, r in results.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _clip_lines(text: str, max_lines: int) -> str:
+    """At most max_lines lines of text, with a marker saying how many were left out."""
+    lines = text.splitlines()
+    if len(lines) <= max_lines:
+        return text
+    return "\n".join(lines[:max_lines]) + f"\n# ... {len(lines) - max_lines} more lines"
+
+
+def examples_html(frame: pd.DataFrame, max_lines: int = 14) -> str:
+    """HTML of examples_frame: per example the docstring, then reference and outputs side by side."""
+    code_columns = [c for c in frame.columns if c not in ("example", "function", "docstring")]
+    parts = []
+    for _, row in frame.iterrows():
+        header = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in code_columns)
+        cells = "".join(
+            f"<td style='vertical-align:top;text-align:left'><pre style='font-size:11px'>{html.escape(_clip_lines(row[c], max_lines))}</pre></td>"
+            for c in code_columns
+        )
+        parts.append(
+            f"<p><b>Test example {row['example']}</b> (<code>{html.escape(row['function'])}</code>): "
+            f"<i>{html.escape(row['docstring'])}</i></p><table><tr>{header}</tr><tr>{cells}</tr></table>"
+        )
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------------------------ computed prose
+
+
+def _ci_text(summary: Mapping[str, Any], metric: str = "bleu") -> str:
+    """'12.34 (95% CI 11.00-13.50)' for a summary's metric."""
+    low, high = summary["ci95"][metric]
+    return f"{summary['metrics'][metric]:.2f} (95% CI {low:.2f}-{high:.2f})"
+
+
+def _overlap(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "bleu") -> bool:
+    """Whether the 95% intervals of a metric of two systems overlap."""
+    (a_low, a_high), (b_low, b_high) = a["ci95"][metric], b["ci95"][metric]
+    return a_low <= b_high and b_low <= a_high
+
+
+def describe_training(history: Sequence[Mapping[str, float]]) -> str:
+    """One or two sentences on what the learning curve says: still improving, or stopped improving."""
+    losses = [row["valid_loss"] for row in history]
+    best = min(range(len(losses)), key=losses.__getitem__)
+    if len(losses) < 2:
+        return f"The model trained for a single epoch (validation loss {losses[0]:.3f}); a curve needs more epochs."
+    if best == len(losses) - 1:
+        return (f"Validation loss was still falling in the last of {len(losses)} epochs "
+                f"({losses[-2]:.3f} -> {losses[-1]:.3f} nats per token), so more epochs would very likely help.")
+    return (f"Validation loss was lowest at epoch {history[best]['epoch']} of {len(losses)} ({losses[best]:.3f} nats per token) "
+            "and did not improve after it: more epochs alone would not help; more data, dropout or a larger model might.")
+
+
+def describe_model(summary: Mapping[str, Any], retrieval: Mapping[str, Any]) -> str:
+    """What a model's test results say, compared with the retrieval baseline (results JSON or summaries)."""
+    m = summary["metrics"]
+    n = len(summary["examples"]) if "examples" in summary else None
+    on = f"On the {n:,} test pairs" if n else "On the test set"
+    lines = [f"{on} the {summary['system']} model reaches BLEU {_ci_text(summary)}, a token accuracy of "
+             f"{100 * m['token_accuracy']:.1f}%, and {100 * m['syntax_valid']:.0f}% of its outputs parse as Python."]
+    if _overlap(summary, retrieval):
+        lines.append(f"Its BLEU interval overlaps the retrieval baseline's ({_ci_text(retrieval)}): on this test set the "
+                     "two cannot be told apart by BLEU.")
+    elif m["bleu"] > retrieval["metrics"]["bleu"]:
+        lines.append(f"It beats the retrieval baseline ({_ci_text(retrieval)}), and the intervals do not overlap.")
+    else:
+        lines.append(f"The retrieval baseline, which returns the code of the most similar training docstring, scores higher "
+                     f"({_ci_text(retrieval)}): writing code token by token is harder than finding a near neighbour.")
+    distinct = 100 * m["distinct_share"]
+    lines.append(f"{distinct:.0f}% of its outputs are distinct" + (
+        ": many docstrings receive the same code, a sign that the decoder has learned what a typical function looks "
+        "like more than what this docstring asks for." if distinct < 50 else
+        ": the outputs do depend on the docstring."))
+    return " ".join(lines)
+
+
+def describe_comparison(
+    summaries: Sequence[Mapping[str, Any]], significance: Mapping[str, Mapping[str, float]], models: Sequence[str]
+) -> str:
+    """The comparison notebook's conclusions: ranking, significance, baselines, validity and cost, from the numbers."""
+    by_name = {s["system"]: s for s in summaries}
+    neural = sorted((by_name[m] for m in models if m in by_name), key=lambda s: -s["metrics"]["bleu"])
+    best = neural[0]
+    ranking = " > ".join(f"{s['system']} ({s['metrics']['bleu']:.2f})" for s in neural)
+    lines = [f"* **Ranking by test BLEU:** {ranking}. The best model is **{best['system']}** with BLEU {_ci_text(best)}."]
+    for pair, r in significance.items():
+        a, b = pair.split(" vs ")
+        significant = r["delta_low"] > 0 or r["delta_high"] < 0
+        verdict = ("a significant difference at the 5% level" if significant
+                   else "not a significant difference: the interval of the difference contains 0")
+        lines.append(f"* **{a} vs {b}:** BLEU difference {r['delta']:+.2f} (95% CI {r['delta_low']:+.2f} to "
+                     f"{r['delta_high']:+.2f}); {a} is better in {100 * r['win_rate']:.0f}% of the resampled test sets, {verdict}.")
+    retrieval = next((s for s in summaries if s["system"].startswith("retrieval")), None)
+    if retrieval is not None:
+        relation = ("overlaps" if _overlap(best, retrieval) else
+                    "is above" if best["metrics"]["bleu"] > retrieval["metrics"]["bleu"] else "is below")
+        lines.append(f"* **Against retrieval:** the best model's BLEU interval {relation} that of the retrieval baseline "
+                     f"({_ci_text(retrieval)}), which copies the code of the nearest training docstring.")
+    parse_best = max(neural, key=lambda s: s["metrics"]["syntax_valid"])
+    lines.append(f"* **Valid Python:** {parse_best['system']} produces the most parseable code "
+                 f"({100 * parse_best['metrics']['syntax_valid']:.0f}% of its outputs parse); BLEU does not check this.")
+    if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
+        costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"
+                          for s in sorted(neural, key=lambda s: s["parameters"]))
+        lines.append(f"* **Cost:** {costs} (beam search on this machine).")
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""The demo notebook in a real browser: Voila serves it, Playwright drives the system Chromium.
+
+Needs Debian's chromium (`apt-get install chromium`; CI's .ci/run installs it): without it the test
+fails rather than skips. It trains the smoke-profile attention model once if it is missing, serves a
+copy of notebooks/06_interactive_demo.ipynb with `profile = "smoke"`, types a docstring, clicks
+Generate, checks that code and an attention image appear, and saves figures/demo_screenshot.png.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from seq2seq_lib.config import load_config
+from seq2seq_lib.experiment import PROJECT_ROOT, run_paths
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+NOTEBOOK = PROJECT_ROOT / "notebooks" / "06_interactive_demo.ipynb"
+SCREENSHOT = PROJECT_ROOT / "figures" / "demo_screenshot.png"
+DOCSTRING = "Return the number of lines in a text file, ignoring empty lines."
+TIMEOUT_MS = 45_000
+
+
+@pytest.fixture(scope="session")
+def smoke_attention_model() -> Path:
+    """The smoke profile's attention checkpoint, trained on data/sample if it is not there yet."""
+    from seq2seq_lib.pipeline import train_models
+
+    config = load_config(PROJECT_ROOT / "configs" / "smoke.yaml")
+    checkpoint = run_paths(config).model_dir("attention") / "checkpoint.pt"
+    if not checkpoint.is_file():
+        train_models(config, ["attention"], progress=False)
+    return checkpoint
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout_s: float = 30.0) -> None:
+    """Wait until the server listens on port; fail with Voila's log when it exits or never listens."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"voila exited with status {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"voila did not listen on port {port} within {timeout_s:.0f}s: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def voila_url(smoke_attention_model: Path, tmp_path: Path) -> Iterator[str]:
+    """Serve a copy of the demo notebook parameterised to the smoke profile; yields its URL."""
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    notebook = parameterize_notebook(load_notebook_node(str(NOTEBOOK)), {"profile": "smoke"}, kernel_name="python3", language="python")
+    nbformat.write(notebook, tmp_path / "demo.ipynb")
+    port = free_port()
+    command = [sys.executable, "-m", "voila", "demo.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+               "--show_tracebacks=True"]
+    python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": python_path, "JUPYTER_PLATFORM_DIRS": "1"}  # the kernel imports seq2seq_lib
+    log = tmp_path / "voila.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process, log)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_demo_generates_code_and_attention_in_a_browser(voila_url: str) -> None:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"no browser at {CHROMIUM}: install it with `apt-get install chromium` (CI's .ci/run does)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(voila_url, wait_until="domcontentloaded")
+            demo = page.locator(".seq2seq-demo")
+            expect(demo).to_be_visible()
+            demo.locator(".demo-input textarea").fill(DOCSTRING)
+            demo.locator(".demo-generate").click()
+            code = demo.locator(".demo-code-output .demo-code pre")
+            expect(code).to_be_visible()
+            assert code.inner_text().strip(), "the generated code is empty"
+            heatmap = demo.locator("img.demo-heatmap")
+            expect(heatmap).to_be_visible()
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=heatmap.element_handle())
+            expect(demo.locator(".demo-info")).to_contain_text("code tokens in")
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            partial = SCREENSHOT.with_name(".demo_screenshot.tmp.png")
+            demo.screenshot(path=str(partial))
+            os.replace(partial, SCREENSHOT)
+        finally:
+            browser.close()
