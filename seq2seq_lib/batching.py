@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -63,7 +64,9 @@ def encode_records(
     for index, record in enumerate(records):
         docstring, code = record_fields(record)
         src, tgt = preprocessor.encode_src(docstring), [*preprocessor.encode_tgt(code), EOS_ID]
-        too_big = (max_src_len is not None and len(src) > max_src_len) or (max_tgt_len is not None and len(tgt) > max_tgt_len)
+        too_big = (max_src_len is not None and len(src) > max_src_len) or (
+            max_tgt_len is not None and len(tgt) > max_tgt_len
+        )
         if too_big and too_long == "drop":
             counts["dropped"] += 1
             continue
@@ -101,9 +104,15 @@ class Batch:
         """Batch size B."""
         return self.src.size(0)
 
-    def to(self, device: torch.device | str) -> "Batch":
+    def to(self, device: torch.device | str) -> Batch:
         """Copy tensors to `device`; `src_lengths` stays on the CPU."""
-        return Batch(self.src.to(device), self.src_lengths, self.tgt_in.to(device), self.tgt_out.to(device), self.indices.to(device))
+        return Batch(
+            self.src.to(device),
+            self.src_lengths,
+            self.tgt_in.to(device),
+            self.tgt_out.to(device),
+            self.indices.to(device),
+        )
 
 
 def _pad(seqs: Sequence[list[int]]) -> torch.Tensor:
@@ -209,7 +218,9 @@ def make_loader(
 def random_loader(dataset: EncodedDataset, batch_size: int, seed: int = 0) -> DataLoader:
     """DataLoader of Batches in plain random order (the no-bucketing reference for `padding_fraction`)."""
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator, collate_fn=collate, num_workers=0)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=generator, collate_fn=collate, num_workers=0
+    )
 
 
 def padding_fraction(batches: Iterable[Batch]) -> float:

@@ -62,9 +62,21 @@ def setup_notebook(profile: str, seed: int) -> NotebookContext:
     os.chdir(PROJECT_ROOT)
     config = load_config(profile_config_path(profile), {"seed": seed})
     configure_threads(config)
+    shell = _ipython()
+    if shell is not None:
+        shell.run_line_magic("matplotlib", "inline")  # show returned Figure objects as PNG images
     matplotlib.rcParams.update({**STYLE, "figure.dpi": INLINE_DPI})
     pd.set_option("display.max_colwidth", 80)
     return NotebookContext(config, run_paths(config))
+
+
+def _ipython() -> Any:
+    """The running IPython shell, or None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
 
 
 # ------------------------------------------------------------------------------------------- corpus

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.io_utils import read_json, write_json
@@ -28,7 +29,9 @@ def record_fields(record: Mapping[str, Any]) -> tuple[str, str]:
 class Preprocessor:
     """Text <-> ids for both sides: docstring tokens -> src ids, code <-> tgt ids."""
 
-    def __init__(self, doc_tokenizer: DocTokenizer, code_tokenizer: CodeTokenizer, src_vocab: Vocab, tgt_vocab: Vocab) -> None:
+    def __init__(
+        self, doc_tokenizer: DocTokenizer, code_tokenizer: CodeTokenizer, src_vocab: Vocab, tgt_vocab: Vocab
+    ) -> None:
         self.doc_tokenizer = doc_tokenizer
         self.code_tokenizer = code_tokenizer
         self.src_vocab = src_vocab
@@ -42,7 +45,7 @@ class Preprocessor:
         tgt_vocab_size: int = 8000,
         min_freq: int = 2,
         **options: Any,
-    ) -> "Preprocessor":
+    ) -> Preprocessor:
         """Fit tokenizers and vocabularies on the train split; options: lowercase, split_identifiers, bpe_fraction."""
         unknown = sorted(set(options) - set(_DOC_OPTIONS) - set(_CODE_OPTIONS))
         if unknown:
@@ -55,7 +58,9 @@ class Preprocessor:
         lexed = [code_pieces(code) for code in codes]
         code_tok.fit_pieces(lexed, tgt_vocab_size, min_freq)
         src_vocab = Vocab.build((doc_tok.tokenize(d) for d in docs), min_freq, src_vocab_size)
-        tgt_vocab = Vocab.build((code_tok.apply_bpe(p) for p in lexed), min_freq, tgt_vocab_size, reserved=char_alphabet())
+        tgt_vocab = Vocab.build(
+            (code_tok.apply_bpe(p) for p in lexed), min_freq, tgt_vocab_size, reserved=char_alphabet()
+        )
         return cls(doc_tok, code_tok, src_vocab, tgt_vocab)
 
     def src_tokens(self, docstring: str) -> list[str]:
@@ -96,10 +101,12 @@ class Preprocessor:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Preprocessor":
+    def from_dict(cls, data: Mapping[str, Any]) -> Preprocessor:
         """Rebuild from `to_dict()` output."""
         if data.get("version") != FORMAT_VERSION:
-            raise UserError(f"preprocessor format {data.get('version')!r} is not {FORMAT_VERSION}; re-run preprocessing")
+            raise UserError(
+                f"preprocessor format {data.get('version')!r} is not {FORMAT_VERSION}; re-run preprocessing"
+            )
         return cls(
             DocTokenizer.from_dict(data["doc_tokenizer"]),
             CodeTokenizer.from_dict(data["code_tokenizer"]),
@@ -113,10 +120,12 @@ class Preprocessor:
         self.src_vocab.save(out / "src.json")
         self.tgt_vocab.save(out / "tgt.json")
         write_json(out / "code_tokenizer.json", self.code_tokenizer.to_dict(), indent=None)
-        write_json(out / "preprocessor.json", {"version": FORMAT_VERSION, "doc_tokenizer": self.doc_tokenizer.to_dict()})
+        write_json(
+            out / "preprocessor.json", {"version": FORMAT_VERSION, "doc_tokenizer": self.doc_tokenizer.to_dict()}
+        )
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "Preprocessor":
+    def load(cls, directory: str | os.PathLike) -> Preprocessor:
         """Read a preprocessor written by `save`."""
         src = Path(directory)
         if not (src / "preprocessor.json").exists():

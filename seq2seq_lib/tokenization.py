@@ -20,7 +20,8 @@ import re
 import textwrap
 import tokenize as pytokenize
 from collections import Counter
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from nltk.tokenize import RegexpTokenizer
 from tokenizers import Tokenizer
@@ -40,7 +41,7 @@ _WS_MARKERS = {" ": "▁", "\n": "⏎", "\t": "⇥"}
 _MARK = str.maketrans(_WS_MARKERS)
 _UNMARK = str.maketrans({v: k for k, v in _WS_MARKERS.items()})
 
-_IDENT_PIECE = re.compile(r"_*(?:[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^\W\d_A-Za-z]+)|_+|.", re.S)
+_IDENT_PIECE = re.compile(r"_*(?:[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^\W\d_A-Za-z]+)|_+|.", re.DOTALL)
 _STRING_START = re.compile(r"([A-Za-z]*)('''|\"\"\"|'|\")")
 _STRING_PIECE = re.compile(r"▁+(?=▁)|▁?[A-Za-z]+|▁?\d+|▁?[^A-Za-z\d▁]|▁")
 _DOC_TOKENIZER = RegexpTokenizer(r"\w+|[^\w\s]+")  # NLTK's wordpunct pattern, no data needed
@@ -48,6 +49,9 @@ _KEYWORDS = frozenset(keyword.kwlist) - {"True", "False", "None"}
 _BPE_ALPHABET = [chr(c) for c in range(33, 127)] + list(_WS_MARKERS.values())
 _OPENERS, _CLOSERS = "([{", ")]}"
 _UNARY = frozenset({"-", "+", "~", "*", "**", "@"})
+_LAYOUT_TYPES = (pytokenize.NEWLINE, pytokenize.INDENT, pytokenize.DEDENT)
+_FSTRING_START = getattr(pytokenize, "FSTRING_START", -1)  # Python >= 3.12 only
+_FSTRING_END = getattr(pytokenize, "FSTRING_END", -1)
 
 
 def split_identifier(name: str) -> list[str]:
@@ -82,12 +86,35 @@ class DocTokenizer:
         return {"lowercase": self.lowercase, "split_identifiers": self.split_identifiers}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DocTokenizer":
+    def from_dict(cls, data: dict[str, Any]) -> DocTokenizer:
         """Rebuild from `to_dict()` output."""
         return cls(**data)
 
 
 # ------------------------------------------------------------------------------------------- lexing
+
+
+def _source_span(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:
+    """Source text between two `tokenize` positions (row from 1, column)."""
+    (row0, col0), (row1, col1) = start, end
+    if row0 == row1:
+        return lines[row0 - 1][col0:col1]
+    return lines[row0 - 1][col0:] + "".join(lines[row0 : row1 - 1]) + lines[row1 - 1][:col1]
+
+
+def _raw_tokens(source: str) -> Iterator[tuple[int, str]]:
+    """(type, text) of Python's tokens; f-strings (split into parts since Python 3.12) come as one STRING."""
+    lines = io.StringIO(source).readlines()
+    depth, start = 0, (1, 0)
+    for tok in pytokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == _FSTRING_START:
+            depth, start = depth + 1, (start if depth else tok.start)
+        elif depth and tok.type == _FSTRING_END:
+            depth -= 1
+            if not depth:
+                yield pytokenize.STRING, _source_span(lines, start, tok.end)
+        elif not depth:
+            yield tok.type, tok.string
 
 
 def _lex(code: str) -> list[tuple[int, str]]:
@@ -97,13 +124,11 @@ def _lex(code: str) -> list[tuple[int, str]]:
         source += "\n"
     out: list[tuple[int, str]] = []
     try:
-        for tok in pytokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == pytokenize.INDENT and not out:
+        for kind, text in _raw_tokens(source):
+            if kind == pytokenize.INDENT and not out:
                 continue  # first line still indented (dedent was blocked by a multi-line string)
-            if tok.type not in (pytokenize.COMMENT, pytokenize.NL, pytokenize.ENDMARKER) and (
-                tok.string.strip() or tok.type in (pytokenize.NEWLINE, pytokenize.INDENT, pytokenize.DEDENT)
-            ):
-                out.append((tok.type, tok.string))
+            if kind != pytokenize.COMMENT and (kind in _LAYOUT_TYPES or text.strip()):  # NL, ENDMARKER: empty
+                out.append((kind, text))
     except (pytokenize.TokenError, SyntaxError):
         pass  # keep what was lexed before the error
     while out and out[-1][0] in (pytokenize.NEWLINE, pytokenize.DEDENT):
@@ -281,11 +306,11 @@ class CodeTokenizer:
         """Whether a BPE for rare pieces has been trained (unfitted: pieces pass through unchanged)."""
         return self._bpe is not None
 
-    def fit(self, codes: Iterable[str], vocab_size: int = 8000, min_freq: int = 2) -> "CodeTokenizer":
+    def fit(self, codes: Iterable[str], vocab_size: int = 8000, min_freq: int = 2) -> CodeTokenizer:
         """Learn the kept pieces and the BPE for rare pieces from training code."""
         return self.fit_pieces((code_pieces(code) for code in codes), vocab_size, min_freq)
 
-    def fit_pieces(self, piece_lists: Iterable[list[str]], vocab_size: int = 8000, min_freq: int = 2) -> "CodeTokenizer":
+    def fit_pieces(self, piece_lists: Iterable[list[str]], vocab_size: int = 8000, min_freq: int = 2) -> CodeTokenizer:
         """Like `fit`, from already lexed pieces (`code_pieces`), to lex the train split only once."""
         counts = Counter(p for pieces in piece_lists for p in pieces)
         bpe_size = max(len(_BPE_ALPHABET) * 2, int(vocab_size * self.bpe_fraction))
@@ -357,7 +382,7 @@ class CodeTokenizer:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CodeTokenizer":
+    def from_dict(cls, data: dict[str, Any]) -> CodeTokenizer:
         """Rebuild from `to_dict()` output."""
         if data.get("kind") != "pieces+bpe":
             raise UserError(f"unknown code tokenizer kind {data.get('kind')!r}; re-run preprocessing")
@@ -369,7 +394,7 @@ class CodeTokenizer:
 
 def _body(piece: str) -> str:
     """A piece without its continuation prefix."""
-    return piece[len(CONT) :] if piece.startswith(CONT) else piece
+    return piece.removeprefix(CONT)
 
 
 def char_pieces(piece: str) -> list[str]:
@@ -396,5 +421,7 @@ def _train_bpe(word_counts: Counter[str], vocab_size: int, min_freq: int) -> Tok
         show_progress=False,
     )
     words = sorted(word_counts.items())
-    tokenizer.train_from_iterator((w for w, c in words for _ in range(c)), trainer=trainer, length=sum(word_counts.values()))
+    tokenizer.train_from_iterator(
+        (w for w, c in words for _ in range(c)), trainer=trainer, length=sum(word_counts.values())
+    )
     return tokenizer

@@ -102,6 +102,14 @@ def model_kwargs(config: Config, data: TrainingData) -> dict[str, Any]:
     )
 
 
+def _same_experiment(saved: dict[str, Any], current: dict[str, Any]) -> bool:
+    """True when two config dicts differ at most in the number of epochs (so training can be extended)."""
+    def strip(c: dict[str, Any]) -> dict[str, Any]:
+        return {**c, "training": {k: v for k, v in c["training"].items() if k != "epochs"}}
+
+    return strip(saved) == strip(current)
+
+
 def save_history(model_dir: Path, history: list[dict[str, Any]]) -> None:
     """Write the per-epoch history as JSON and CSV (atomically)."""
     write_json(model_dir / "history.json", history)
@@ -136,7 +144,7 @@ def train_model(
     start_epoch, best_loss, bad_epochs, train_seconds = 0, math.inf, 0, 0.0
     if last_path.is_file() and not force:
         state = read_checkpoint(last_path)
-        if state["model_kwargs"] != kwargs or state["config"] != config.to_dict():
+        if state["model_kwargs"] != kwargs or not _same_experiment(state["config"], config.to_dict()):
             raise UserError(
                 f"{last_path} was trained with another config or vocabulary; "
                 f"retrain with --force (or delete {model_dir})"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.io_utils import read_json, write_json
@@ -32,11 +33,13 @@ class Vocab:
         min_freq: int = 1,
         max_size: int | None = None,
         reserved: Iterable[str] = (),
-    ) -> "Vocab":
+    ) -> Vocab:
         """Specials, then `reserved`, then the most frequent tokens (count >= min_freq, ties by token), max_size ids in all."""
         head = list(dict.fromkeys(tok for tok in reserved if tok not in SPECIALS))
         counts = Counter(tok for tokens in token_lists for tok in tokens)
-        ranked = sorted((kv for kv in counts.items() if kv[1] >= min_freq and kv[0] not in SPECIALS), key=lambda kv: (-kv[1], kv[0]))
+        ranked = sorted(
+            (kv for kv in counts.items() if kv[1] >= min_freq and kv[0] not in SPECIALS), key=lambda kv: (-kv[1], kv[0])
+        )
         taken = set(head)
         rest = [tok for tok, _ in ranked if tok not in taken]
         tokens = [*SPECIALS, *head, *rest]
@@ -79,7 +82,7 @@ class Vocab:
         return {"tokens": self.itos}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Vocab":
+    def from_dict(cls, data: dict[str, Any]) -> Vocab:
         """Rebuild from `to_dict()` output."""
         return cls(data["tokens"])
 
@@ -88,7 +91,7 @@ class Vocab:
         write_json(path, self.to_dict(), indent=None)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Vocab":
+    def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a vocabulary written by `save`."""
         if not os.path.exists(path):
             raise UserError(f"vocabulary file {path} not found; run preprocessing/training first")

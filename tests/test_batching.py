@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 
@@ -28,8 +29,12 @@ def records(n: int, seed: int = 0) -> list[dict]:
     out = []
     for _ in range(n):
         names = [f"v{rng.randint(0, 9)}" for _ in range(rng.randint(1, 30))]
-        out.append({"func_documentation_string": "Compute " + " ".join(names[: rng.randint(len(names) // 2, len(names))]),
-                    "func_code_string": f"def f({', '.join(names)}):\n    return {' + '.join(names)}\n"})
+        out.append(
+            {
+                "func_documentation_string": "Compute " + " ".join(names[: rng.randint(len(names) // 2, len(names))]),
+                "func_code_string": f"def f({', '.join(names)}):\n    return {' + '.join(names)}\n",
+            }
+        )
     return out
 
 
@@ -86,7 +91,7 @@ def test_sampler_covers_every_example_once_and_is_deterministic() -> None:
         ordered = list(BucketBatchSampler(lengths, 16, shuffle=False, group_batches=group))
         assert ordered == list(BucketBatchSampler(lengths, 16, shuffle=False, group_batches=group))
         runs = [[lengths[i][1] for b in ordered[g : g + group] for i in b] for g in range(0, len(ordered), group)]
-        assert all(max(a) <= min(b) for a, b in zip(runs, runs[1:]))
+        assert all(max(a) <= min(b) for a, b in itertools.pairwise(runs))
 
 
 def test_loader_batches_and_bucketing_reduces_padding(pre: Preprocessor) -> None:

@@ -22,8 +22,10 @@ DOCS = ["Add two numbers.", "Return the name of a user.", "Return the user_id.",
 
 def records(n: int = 40) -> list[dict]:
     """CodeSearchNet-style records cycling through the examples above."""
-    return [{"func_documentation_string": DOCS[i % 5], "func_code_string": CODES[i % 5], "language": "python"}
-            for i in range(n)]
+    return [
+        {"func_documentation_string": DOCS[i % 5], "func_code_string": CODES[i % 5], "language": "python"}
+        for i in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,12 @@ def test_to_dict_round_trip_gives_identical_encodings(pre: Preprocessor) -> None
 
 def test_save_load_round_trip(pre: Preprocessor, tmp_path: Path) -> None:
     pre.save(tmp_path / "vocab")
-    assert {p.name for p in (tmp_path / "vocab").iterdir()} == {"src.json", "tgt.json", "code_tokenizer.json", "preprocessor.json"}
+    assert {p.name for p in (tmp_path / "vocab").iterdir()} == {
+        "src.json",
+        "tgt.json",
+        "code_tokenizer.json",
+        "preprocessor.json",
+    }
     clone = Preprocessor.load(tmp_path / "vocab")
     assert clone.to_dict() == pre.to_dict()
 

@@ -23,9 +23,23 @@ from seq2seq_lib.tokenization import (
 )
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-MODULES = ["textwrap.py", "argparse.py", "difflib.py", "inspect.py", "dataclasses.py", "pathlib.py",
-           "collections/__init__.py", "json/decoder.py", "email/_header_value_parser.py", "tarfile.py",
-           "typing.py", "ast.py", "configparser.py", "string.py", "fractions.py"]
+MODULES = [
+    "textwrap.py",
+    "argparse.py",
+    "difflib.py",
+    "inspect.py",
+    "dataclasses.py",
+    "pathlib.py",
+    "collections/__init__.py",
+    "json/decoder.py",
+    "email/_header_value_parser.py",
+    "tarfile.py",
+    "typing.py",
+    "ast.py",
+    "configparser.py",
+    "string.py",
+    "fractions.py",
+]
 
 
 def without_docstring(lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
@@ -87,7 +101,19 @@ def test_identifier_and_string_pieces() -> None:
     assert split_identifier("get_HTTPResponse2Code") == ["get", "_HTTP", "Response", "2", "Code"]
     assert split_identifier("__init__") == ["__init", "__"]
     assert code_pieces("x = getUser_name") == ["x", "=", "get", "##User", "##_name"]
-    assert code_pieces('s = "a  b\\tc\tz"') == ["s", "=", '"', "##a", "##▁", "##▁b", "##\\", "##tc", "##⇥", "##z", '##"']
+    assert code_pieces('s = "a  b\\tc\tz"') == [
+        "s",
+        "=",
+        '"',
+        "##a",
+        "##▁",
+        "##▁b",
+        "##\\",
+        "##tc",
+        "##⇥",
+        "##z",
+        '##"',
+    ]
 
 
 def test_whitespace_inside_strings_survives(fitted: CodeTokenizer) -> None:
@@ -134,7 +160,29 @@ def test_rare_pieces_use_bpe(fitted: CodeTokenizer) -> None:
 
 def test_doc_tokenizer() -> None:
     assert DocTokenizer().tokenize("Return the userName of get_user_id (HTTPServer), e.g. 'x'...") == [
-        "return", "the", "user", "name", "of", "get", "_user", "_id", "(", "http", "server", "),",
-        "e", ".", "g", ".", "'", "x", "'..."]
-    assert DocTokenizer(lowercase=False, split_identifiers=False).tokenize("Parse JSON_data.") == ["Parse", "JSON_data", "."]
+        "return",
+        "the",
+        "user",
+        "name",
+        "of",
+        "get",
+        "_user",
+        "_id",
+        "(",
+        "http",
+        "server",
+        "),",
+        "e",
+        ".",
+        "g",
+        ".",
+        "'",
+        "x",
+        "'...",
+    ]
+    assert DocTokenizer(lowercase=False, split_identifiers=False).tokenize("Parse JSON_data.") == [
+        "Parse",
+        "JSON_data",
+        ".",
+    ]
     assert DocTokenizer().tokenize("") == []

@@ -1,0 +1,40 @@
+"""The command line: bad input ends with one line on stderr and exit status 2, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from seq2seq_lib.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--config", "configs/missing.yaml"], "config file not found"),
+        (["evaluate", "--profile", "smoke", "--split", "dev"], "unknown split 'dev'"),
+        (["data", "stats", "--corpus-dir", "no/such/corpus"], "corpus not built"),
+    ],
+)
+def test_bad_input_is_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "c.yaml"
+    config.write_text("profile: nothing-trained\ndata:\n  corpus_dir: data/sample\n")
+    monkeypatch.setattr("seq2seq_lib.checkpoints.SHIPPED_WEIGHTS_DIR", tmp_path / "weights")
+    assert main(["evaluate", "--config", str(config), "--model", "rnn", "--max-examples", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "no trained 'rnn' model" in err and err.count("\n") == 1
+
+
+def test_unknown_model_name_is_rejected_by_the_parser():
+    result = subprocess.run(
+        [sys.executable, "-m", "seq2seq_lib", "train", "--model", "transformer"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "invalid choice: 'transformer'" in result.stderr

@@ -1,0 +1,109 @@
+"""The shared training loop: loss masking, determinism, checkpoints, resumption, bad input."""
+
+import math
+
+import pytest
+import torch
+
+from seq2seq_lib import training
+from seq2seq_lib.checkpoints import load_model, read_checkpoint
+from seq2seq_lib.config import load_config, profile_config_path
+from seq2seq_lib.errors import UserError
+from seq2seq_lib.experiment import RunPaths, prepare_training_data
+from seq2seq_lib.training import sequence_loss, teacher_forcing_ratio, train_model
+
+
+def tiny_config(tmp_path, **training_overrides):
+    """A very small experiment on the committed sample corpus."""
+    overrides = {
+        "profile": "unit", "data.max_train_pairs": 64, "data.max_valid_pairs": 16, "data.max_tgt_len": 60,
+        "data.src_vocab_size": 200, "data.tgt_vocab_size": 200, "model.emb_dim": 16, "model.hidden_dim": 16,
+        "training.epochs": 2, "training.batch_size": 16,
+    }
+    overrides.update({f"training.{k}": v for k, v in training_overrides.items()})
+    return load_config(profile_config_path("smoke"), overrides)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """Encoded tiny training data shared by the tests of this module."""
+    root = tmp_path_factory.mktemp("run")
+    config = tiny_config(root)
+    return prepare_training_data(config, RunPaths(root, config.profile, config.seed))
+
+
+def test_sequence_loss_ignores_padding():
+    logits = torch.randn(2, 3, 5)
+    targets = torch.tensor([[1, 2, 0], [3, 0, 0]])
+    loss, tokens = sequence_loss(logits, targets)
+    manual = -torch.log_softmax(logits, -1)[[0, 0, 1], [0, 1, 0], [1, 2, 3]].mean()
+    assert tokens == 3
+    assert loss.item() == pytest.approx(manual.item(), rel=1e-6)
+
+
+def test_teacher_forcing_schedule_is_linear(tmp_path):
+    config = tiny_config(tmp_path, epochs=3, teacher_forcing=1.0, teacher_forcing_final=0.5)
+    assert [teacher_forcing_ratio(config, e) for e in range(3)] == [1.0, 0.75, 0.5]
+    assert teacher_forcing_ratio(tiny_config(tmp_path), 1) == 1.0
+
+
+def test_training_writes_checkpoint_history_and_is_deterministic(tmp_path, tiny_data):
+    config = tiny_config(tmp_path)
+    first = train_model("lstm", config, tiny_data, tmp_path / "a", progress=False)
+    second = train_model("lstm", config, tiny_data, tmp_path / "b", progress=False)
+    assert len(first.history) == 2
+    assert [h["train_loss"] for h in first.history] == [h["train_loss"] for h in second.history]
+    assert first.history[1]["train_loss"] < first.history[0]["train_loss"]
+    assert {"valid_loss", "valid_ppl", "valid_token_acc", "seconds", "tokens_per_second", "lr"} <= set(first.history[0])
+    assert math.isclose(first.best_valid_loss, min(h["valid_loss"] for h in first.history))
+    assert (tmp_path / "a" / "history.csv").read_text().startswith("epoch,")
+    loaded = load_model(first.best_checkpoint)
+    assert loaded.name == "lstm" and not loaded.model.training
+    assert len(loaded.preprocessor.tgt_vocab) == loaded.model.tgt_vocab_size
+
+
+def test_resume_after_interrupted_epoch_matches_uninterrupted_run(tmp_path, tiny_data, monkeypatch):
+    config = tiny_config(tmp_path)
+    straight = train_model("attention", config, tiny_data, tmp_path / "straight", progress=False)
+
+    real_loader = training.make_loader
+    calls = {"n": 0}
+
+    def interrupted_loader(dataset, batch_size, shuffle, seed):
+        """The training loader of the second epoch dies after one batch."""
+        loader = real_loader(dataset, batch_size, shuffle=shuffle, seed=seed)
+        if shuffle:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                def dying():
+                    yield next(iter(loader))
+                    raise KeyboardInterrupt
+                return dying()
+        return loader
+
+    monkeypatch.setattr(training, "make_loader", interrupted_loader)
+    with pytest.raises(KeyboardInterrupt):
+        train_model("attention", config, tiny_data, tmp_path / "resumed", progress=False)
+    assert read_checkpoint(tmp_path / "resumed" / "last.pt")["epoch"] == 1
+    monkeypatch.setattr(training, "make_loader", real_loader)
+    resumed = train_model("attention", config, tiny_data, tmp_path / "resumed", progress=False)
+    assert resumed.resumed_from_epoch == 1
+    assert [h["train_loss"] for h in resumed.history] == pytest.approx([h["train_loss"] for h in straight.history], abs=1e-6)
+    assert resumed.best_valid_loss == pytest.approx(straight.best_valid_loss, abs=1e-6)
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path, tiny_data):
+    train_model("rnn", tiny_config(tmp_path, epochs=1), tiny_data, tmp_path / "m", progress=False)
+    with pytest.raises(UserError, match="--force"):
+        train_model("rnn", tiny_config(tmp_path, lr=0.01), tiny_data, tmp_path / "m", progress=False)
+    more = train_model("rnn", tiny_config(tmp_path, epochs=2), tiny_data, tmp_path / "m", progress=False)
+    assert more.resumed_from_epoch == 1 and len(more.history) == 2
+
+
+def test_unreadable_checkpoint_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "checkpoint.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="cannot be read"):
+        read_checkpoint(bad)
+    with pytest.raises(UserError, match="checkpoint not found"):
+        read_checkpoint(tmp_path / "missing.pt")
