@@ -258,8 +258,8 @@ covers:
 
 $$\text{coverage}(k) = \frac{\sum_{w \in V_k} \text{count}_\text{test}(w)}{\sum_{w} \text{count}_\text{test}(w)}$$
 
-Test packages use identifiers no training package ever used, so whole code pieces never reach full
-coverage: this is why the code side is further split into subwords (and, as a last resort,
+Test packages use identifiers no training package ever used, so whole code pieces do not reach full
+coverage however large the vocabulary: this is why the code side is further split into subwords (and, as a last resort,
 characters).
 """, slide="slide"),
         code('''
@@ -282,8 +282,9 @@ at_src = coverage_curve(doc_counts, test_doc_counts, [config.data.src_vocab_size
 at_tgt = coverage_curve(code_counts, test_code_counts, [config.data.tgt_vocab_size])[0]
 total = stats["total"]
 print(f"* The corpus holds {total['pairs']:,} pairs from {total['packages']} packages; this profile trains on {len(train):,} of them.")
-print(f"* Half the training docstrings have at most {sorted(doc_lengths)[len(doc_lengths) // 2]} tokens, half the functions at most "
-      f"{sorted(code_lengths)[len(code_lengths) // 2]} code pieces: the outputs are several times longer than the inputs.")
+doc_median, code_median = sorted(doc_lengths)[len(doc_lengths) // 2], sorted(code_lengths)[len(code_lengths) // 2]
+print(f"* Half the training docstrings have at most {doc_median} tokens, half the functions at most {code_median} code pieces: "
+      f"the median output is {code_median / doc_median:.1f} times as long as the median input.")
 print(f"* A docstring vocabulary of {config.data.src_vocab_size:,} covers {100 * at_src:.1f}% of the test docstring tokens;")
 print(f"  {config.data.tgt_vocab_size:,} whole code pieces cover only {100 * at_tgt:.1f}% of the test code pieces, the rest is spelled in subwords.")
 '''),
@@ -363,7 +364,7 @@ t = config.training
 print(f"loaded {ctx.relative(checkpoint)}: {count_parameters(loaded.model):,} parameters "
       f"(vocabularies {len(loaded.preprocessor.src_vocab):,} / {len(loaded.preprocessor.tgt_vocab):,}, "
       f"embeddings {config.model.emb_dim}, hidden {config.model.hidden_dim})")
-print(f"trained for {len(history)} epochs in {loaded.train_seconds / 60:.1f} min "
+print(f"trained for {len(history)} epochs in {loaded.train_seconds / 60:.1f} min ({loaded.train_seconds:.0f} s) "
       f"(batch size {t.batch_size}, learning rate {t.lr}, at most {t.epochs} epochs)")
 '''
 
@@ -627,8 +628,8 @@ print("keys W_h h_j, once per docstring:", tuple(enc.keys.shape), "(B, S, H)")
 print("decoder initial state s_0 (bridge):", tuple(enc.state.hidden.shape), "(1, B, H)")
 out = tiny(src, src_lengths, tgt_in)
 print("logits:", tuple(out.logits.shape), "(B, T, V); attention weights:", tuple(out.attn.shape), "(B, T, S)")
-print("each row of alpha sums to 1:", out.attn.sum(-1).detach().numpy().round(4).tolist())
-print("weights of the padded docstring at step 1 (zero on its 2 pads):", out.attn[1, 0].detach().numpy().round(3).tolist())
+print("row sums of alpha (each 1):", [f"{x:.4f}" for x in out.attn.sum(-1).flatten().tolist()])
+print("alpha of the padded docstring at step 1 (zero on its 2 pads):", [f"{x:.3f}" for x in out.attn[1, 0].tolist()])
 '''
     heatmap = '''
 records = load_records(config, "test")

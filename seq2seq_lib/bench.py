@@ -24,7 +24,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .batching import Batch, BucketBatchSampler, EncodedDataset, collate, encode_records, make_loader, padding_fraction, random_loader
+from .batching import (
+    Batch,
+    BucketBatchSampler,
+    EncodedDataset,
+    collate,
+    encode_records,
+    make_loader,
+    padding_fraction,
+    random_loader,
+)
 from .corpus import load_split
 from .decoding import beam_search, greedy_decode
 from .io_utils import write_json, write_text
@@ -75,7 +84,7 @@ class Plan:
 PLANS = {
     "tiny": Plan("tiny", (TINY_DIMS,), 2, 1, 8, 10, 2, 15, 12, 0, True),
     "quick": Plan("quick", (QUICK_DIMS,), 2, 1, 16, 40, 2, 150, 120, 0, True),
-    "full": Plan("full", (QUICK_DIMS, FULL_DIMS), 4, 3, 64, 100, 8, 150, 120, 10000, True),
+    "full": Plan("full", (QUICK_DIMS, FULL_DIMS), 3, 2, 64, 100, 8, 150, 120, 10000, True),
 }
 
 
@@ -272,7 +281,7 @@ def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], r
     steps = {
         "ours": partial(train_step, ours_forward(model), torch.optim.Adam(model.parameters())),
         "ours_fused_loss": partial(fused_train_step, model, torch.optim.Adam(model.parameters())),
-        "reference": partial(train_step, reference_forward(reference), torch.optim.Adam(reference.parameters())),
+        "ref": partial(train_step, reference_forward(reference), torch.optim.Adam(reference.parameters())),
     }
     for step in steps.values():
         step(warm_up(batches[0]))
@@ -283,12 +292,12 @@ def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], r
             totals[key] = totals.get(key, 0.0) + seconds
     tokens = sum(b.num_tgt_tokens for b in batches)
     out: dict[str, Any] = {"tokens": tokens, "batches": len(batches)}
-    for key in ("ours", "ours_fused_loss", "reference"):
+    for key in ("ours", "ours_fused_loss", "ref"):
         out[f"{key}_tok_s"] = tokens / totals[key]
         out[f"{key}_cpu_tok_s"] = tokens / totals[f"{key}_cpu"]
     for key in ("ours", "ours_fused_loss"):
-        out["ratio" if key == "ours" else "fused_ratio"] = ratio(out[f"{key}_tok_s"], out["reference_tok_s"])
-        out["ratio_cpu" if key == "ours" else "fused_ratio_cpu"] = ratio(out[f"{key}_cpu_tok_s"], out["reference_cpu_tok_s"])
+        out["ratio" if key == "ours" else "fused_ratio"] = ratio(out[f"{key}_tok_s"], out["ref_tok_s"])
+        out["ratio_cpu" if key == "ours" else "fused_ratio_cpu"] = ratio(out[f"{key}_cpu_tok_s"], out["ref_cpu_tok_s"])
     return out
 
 
@@ -374,7 +383,7 @@ def projection_share(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str, fl
         loss, _ = sequence_loss(model.output(features), batch.tgt_out)
         loss.backward()
 
-    times = interleaved({"step": lambda: train_step(ours_forward(model), optimizer, batch), "projection": projection}, repeats + 1)
+    times = interleaved({"step": lambda: train_step(ours_forward(model), optimizer, batch), "projection": projection}, repeats)
     model.zero_grad(set_to_none=True)
     return {"step_s": times["step"], "projection_s": times["projection"], "share": times["projection"] / times["step"]}
 
@@ -492,19 +501,19 @@ def run_experiments(dims: Dims, plan: Plan, dev: torch.device, seed: int, num_th
     batch = synthetic_batches(dims, 1, seed)[0].to(dev)
     model, reference = pair("lstm", dims, dev, seed)
     forward, optimizer = ours_forward(model), torch.optim.Adam(model.parameters())
+    small = Batch(batch.src[:16], batch.src_lengths[:16], batch.tgt_in[:16], batch.tgt_out[:16], batch.indices[:16])
     train_step(forward, optimizer, warm_up(batch))
-    threads = {}
-    for round_ in range(plan.repeats):
-        for n in (1, 2):
+    threads: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(plan.repeats):
+        for n, times in threads.items():
             torch.set_num_threads(n)
-            threads.setdefault(n, []).append(median_time(lambda: train_step(forward, optimizer, batch), 1))
+            times.append(median_time(lambda: train_step(forward, optimizer, small), 1))
     torch.set_num_threads(num_threads)
-    tokens = batch.num_tgt_tokens
-    thread_tok_s = {f"{n}_threads_tok_s": tokens / statistics.median(ts) for n, ts in threads.items()}
+    thread_tok_s = {f"{n}_threads_tok_s": small.num_tgt_tokens / statistics.median(ts) for n, ts in threads.items()}
     return {
         "model": "lstm",
-        "threads": thread_tok_s,
-        "output_layer": output_layer_options(model, batch, plan.repeats + 1),
+        "threads": {"batch_rows": 16, **thread_tok_s},
+        "output_layer": output_layer_options(model, batch, plan.repeats),
         "decode_grad_mode": grad_modes(reference, batch, plan),
     }
 
@@ -571,11 +580,15 @@ def markdown_report(results: dict[str, Any]) -> str:
     lines = [
         f"# Benchmark ({meta['mode']}, {meta['device']}, {meta['num_threads']} thread(s), torch {meta['torch']})",
         "",
-        f"Load average at start / end: {meta['load_average_start'][0]:.2f} / {meta['load_average_end'][0]:.2f} "
-        f"on {meta['cpu_count']} CPUs; {meta['elapsed_s']:.0f} s. Ratios are ours / reference (higher is better).",
+        (
+            f"Load average at start / end: {meta['load_average_start'][0]:.2f} / {meta['load_average_end'][0]:.2f} "
+            f"on {meta['cpu_count']} CPUs; {meta['elapsed_s']:.0f} s. Ratios are ours / reference (higher is better)."
+        ),
         "",
-        "| dims | model | train tok/s (ours) | train ratio (cpu time) | with fused loss | greedy ratio | beam-5 ratio "
-        "| demo ms ours / ref (ours cpu) | projection share |",
+        (
+            "| dims | model | train tok/s (ours) | train ratio (cpu time) | with fused loss | greedy ratio "
+            "| beam-5 ratio | demo ms ours / ref (ours cpu) | projection share |"
+        ),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for dims_name, dims in results["dims"].items():
@@ -592,14 +605,16 @@ def markdown_report(results: dict[str, Any]) -> str:
         lines += ["", f"Padding share ({pad['source']}, {pad['pairs']} pairs): bucketed {pad['bucketed']:.1%}, random {pad['random']:.1%}."]
     if "experiments" in results:
         exp = results["experiments"]
-        threads = ", ".join(f"{k.split('_')[0]} thread(s) {v:.0f} tok/s" for k, v in exp["threads"].items())
+        threads = ", ".join(f"{k.split('_')[0]} thread(s) {v:.0f} tok/s" for k, v in exp["threads"].items() if k != "batch_rows")
         layer = exp["output_layer"]
         modes = ", ".join(f"{k[:-7]} {v:.1f}" for k, v in exp["decode_grad_mode"].items())
         lines += [
-            f"Threads (lstm training): {threads}.",
-            f"Output layer (projection + loss, fwd + bwd), speed-up over the full softmax at every position: "
-            f"non-pad rows only {layer['non_pad_rows_speedup']:.2f}x, fused chunked loss {layer['fused_chunked_speedup']:.2f}x, "
-            f"adaptive softmax {layer['adaptive_speedup']:.2f}x.",
+            f"Threads (lstm training, batch of 16): {threads}.",
+            (
+                f"Output layer (projection + loss, fwd + bwd), speed-up over the full softmax at every position: "
+                f"non-pad rows only {layer['non_pad_rows_speedup']:.2f}x, "
+                f"fused chunked loss {layer['fused_chunked_speedup']:.2f}x, adaptive softmax {layer['adaptive_speedup']:.2f}x."
+            ),
             f"Reference greedy sentences/s by grad mode: {modes}.",
         ]
     mem = results["memory"]

@@ -232,8 +232,8 @@ def describe_model(summary: Mapping[str, Any], retrieval: Mapping[str, Any]) -> 
     m = summary["metrics"]
     n = len(summary["examples"]) if "examples" in summary else None
     on = f"On the {n:,} test pairs" if n else "On the test set"
-    lines = [f"{on} the {summary['system']} model reaches BLEU {_ci_text(summary)}, a token accuracy of "
-             f"{100 * m['token_accuracy']:.1f}%, and {100 * m['syntax_valid']:.0f}% of its outputs parse as Python."]
+    lines = [(f"{on} the {summary['system']} model reaches BLEU {_ci_text(summary)}, a token accuracy of "
+              f"{100 * m['token_accuracy']:.1f}%, and {100 * m['syntax_valid']:.0f}% of its outputs parse as Python.")]
     if _overlap(summary, retrieval):
         lines.append(f"Its BLEU interval overlaps the retrieval baseline's ({_ci_text(retrieval)}): on this test set the "
                      "two cannot be told apart by BLEU.")
@@ -243,7 +243,7 @@ def describe_model(summary: Mapping[str, Any], retrieval: Mapping[str, Any]) -> 
         lines.append(f"The retrieval baseline, which returns the code of the most similar training docstring, scores higher "
                      f"({_ci_text(retrieval)}): writing code token by token is harder than finding a near neighbour.")
     distinct = 100 * m["distinct_share"]
-    lines.append(f"{distinct:.0f}% of its outputs are distinct" + (
+    lines.append(f"{distinct:.1f}% of its outputs are distinct" + (
         ": many docstrings receive the same code, a sign that the decoder has learned what a typical function looks "
         "like more than what this docstring asks for." if distinct < 50 else
         ": the outputs do depend on the docstring."))
@@ -278,5 +278,5 @@ def describe_comparison(
     if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
         costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"
                           for s in sorted(neural, key=lambda s: s["parameters"]))
-        lines.append(f"* **Cost:** {costs} (beam search on this machine).")
+        lines.append(f"* **Cost:** {costs} (decoding speed of beam search on the machine that ran the evaluation).")
     return "\n".join(lines)

@@ -102,7 +102,7 @@ def plot_length_distributions(
             ax.axvline(median, color="black", linewidth=2, label=f"median = {median:g}")
             if limits.get(label) is not None:
                 ax.axvline(limits[label], color="tab:red", linestyle="--", linewidth=2, label=f"training limit = {limits[label]}")
-            ax.set_xlabel(f"{label} (last bin: >= p{clip_percentile:g} = {cap:g})")
+            ax.set_xlabel(f"{label} (last bin: >= p{clip_percentile:g} = {cap:.0f})")
             ax.set_ylabel("pairs")
             ax.grid(axis="y", alpha=0.3)
             ax.legend()

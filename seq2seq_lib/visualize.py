@@ -83,17 +83,16 @@ def _set_ticks(ax: Any, axis: str, labels: Sequence[str], fontsize: float, max_l
 
 
 def draw_attention(
-    fig: Figure, matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str],
-    title: str | None = None, max_labels: int = 80,
+    fig: Figure, ax: Any, matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str],
+    title: str | None = None, max_labels: int = 80, cax: Any = None,
 ) -> None:
-    """Draw a (T, S) attention matrix on fig: docstring tokens across, code tokens down, a colour bar."""
+    """Draw a (T, S) attention matrix on ax: docstring tokens across, code tokens down, a colour bar."""
     rows, cols = matrix.shape
     if (rows, cols) != (len(tgt_tokens), len(src_tokens)):
         raise ValueError(f"attention is {rows}x{cols} but there are {len(tgt_tokens)} code and {len(src_tokens)} docstring tokens")
-    ax = fig.add_subplot()
     image = ax.imshow(matrix, aspect="auto", cmap="viridis", vmin=0.0, vmax=max(float(matrix.max(initial=0.0)), 1e-6),
                       interpolation="nearest")
-    height_in, width_in = fig.get_size_inches()[1], fig.get_size_inches()[0]
+    width_in, height_in = ax.get_position().width * fig.get_figwidth(), ax.get_position().height * fig.get_figheight()
     _set_ticks(ax, "x", src_tokens, float(np.clip(72 * 0.8 * width_in / max(cols, 1), 6, 13)), max_labels)
     _set_ticks(ax, "y", tgt_tokens, float(np.clip(72 * 0.8 * height_in / max(rows, 1), 6, 13)), max_labels)
     ax.set_xlabel("docstring tokens (source)")
@@ -103,7 +102,8 @@ def draw_attention(
         spine.set_visible(False)
     if title:
         ax.set_title(title)
-    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02).set_label("attention weight (0-1)")
+    colorbar = fig.colorbar(image, cax=cax) if cax is not None else fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    colorbar.set_label("attention weight (0-1)")
 
 
 def plot_attention(
@@ -115,7 +115,7 @@ def plot_attention(
     height = float(np.clip(2.5 + 0.2 * rows, 5, 34))
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(width, height), layout="constrained")
-        draw_attention(fig, matrix, src_tokens, tgt_tokens, title, max_labels=200)
+        draw_attention(fig, fig.add_subplot(), matrix, src_tokens, tgt_tokens, title, max_labels=200)
     return fig
 
 
@@ -123,10 +123,11 @@ def attention_png(
     matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str],
     size: tuple[float, float] = (7.5, 6.0), dpi: int = 80,
 ) -> bytes:
-    """PNG bytes of a fixed-size heatmap (fast: for the interactive demo)."""
+    """PNG bytes of a fixed-size heatmap with fixed margins (fast: for the interactive demo)."""
     with matplotlib.rc_context({**STYLE, "font.size": 11, "axes.labelsize": 12}):
-        fig = Figure(figsize=size, layout="constrained")
-        draw_attention(fig, matrix, src_tokens, tgt_tokens, max_labels=60)
+        fig = Figure(figsize=size)
+        ax = fig.add_axes((0.2, 0.2, 0.66, 0.77))  # room for the rotated docstring tokens and the code pieces
+        draw_attention(fig, ax, matrix, src_tokens, tgt_tokens, max_labels=40, cax=fig.add_axes((0.88, 0.2, 0.025, 0.77)))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq_lib.bench import TINY_DIMS, LinearCrossEntropy, NO_EOS, fused_loss, pair, run_benchmark, synthetic_batches
+from seq2seq_lib.bench import (
+    NO_EOS,
+    TINY_DIMS,
+    LinearCrossEntropy,
+    fused_loss,
+    pair,
+    run_benchmark,
+    synthetic_batches,
+)
 from seq2seq_lib.decoding import beam_search, greedy_decode
 from seq2seq_lib.io_utils import write_jsonl_gz
 from seq2seq_lib.models import MODEL_NAMES

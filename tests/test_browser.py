@@ -1,9 +1,11 @@
 """The demo notebook in a real browser: Voila serves it, Playwright drives the system Chromium.
 
 Needs Debian's chromium (`apt-get install chromium`; CI's .ci/run installs it): without it the test
-fails rather than skips. It trains the smoke-profile attention model once if it is missing, serves a
-copy of notebooks/06_interactive_demo.ipynb with `profile = "smoke"`, types a docstring, clicks
-Generate, checks that code and an attention image appear, and saves figures/demo_screenshot.png.
+fails rather than skips. It uses the quick profile's attention model when there is one (a local run or
+the shipped weights, so that the screenshot shows sensible code), else trains the smoke-profile model
+on data/sample; serves a copy of notebooks/06_interactive_demo.ipynb with that `profile`, types a
+docstring, clicks Generate, checks that code and an attention image appear, and saves
+figures/demo_screenshot.png.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import nbformat
 import pytest
 
 from seq2seq_lib.config import load_config
+from seq2seq_lib.demo import demo_checkpoint
+from seq2seq_lib.errors import UserError
 from seq2seq_lib.experiment import PROJECT_ROOT, run_paths
 
 pytestmark = pytest.mark.slow
@@ -33,15 +37,19 @@ TIMEOUT_MS = 45_000
 
 
 @pytest.fixture(scope="session")
-def smoke_attention_model() -> Path:
-    """The smoke profile's attention checkpoint, trained on data/sample if it is not there yet."""
+def demo_profile() -> str:
+    """'quick' when a quick attention model exists, else 'smoke' (trained on data/sample if missing)."""
     from seq2seq_lib.pipeline import train_models
 
+    try:
+        demo_checkpoint("attention", "quick")
+        return "quick"
+    except UserError:
+        pass
     config = load_config(PROJECT_ROOT / "configs" / "smoke.yaml")
-    checkpoint = run_paths(config).model_dir("attention") / "checkpoint.pt"
-    if not checkpoint.is_file():
+    if not (run_paths(config).model_dir("attention") / "checkpoint.pt").is_file():
         train_models(config, ["attention"], progress=False)
-    return checkpoint
+    return "smoke"
 
 
 def free_port() -> int:
@@ -66,12 +74,12 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout_s: fl
 
 
 @pytest.fixture
-def voila_url(smoke_attention_model: Path, tmp_path: Path) -> Iterator[str]:
-    """Serve a copy of the demo notebook parameterised to the smoke profile; yields its URL."""
+def voila_url(demo_profile: str, tmp_path: Path) -> Iterator[str]:
+    """Serve a copy of the demo notebook parameterised to demo_profile; yields its URL."""
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    notebook = parameterize_notebook(load_notebook_node(str(NOTEBOOK)), {"profile": "smoke"}, kernel_name="python3", language="python")
+    notebook = parameterize_notebook(load_notebook_node(str(NOTEBOOK)), {"profile": demo_profile}, kernel_name="python3", language="python")
     nbformat.write(notebook, tmp_path / "demo.ipynb")
     port = free_port()
     command = [sys.executable, "-m", "voila", "demo.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
@@ -100,7 +108,7 @@ def test_demo_generates_code_and_attention_in_a_browser(voila_url: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page = browser.new_page(viewport={"width": 1000, "height": 1400})
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(voila_url, wait_until="domcontentloaded")
             demo = page.locator(".seq2seq-demo")
@@ -116,7 +124,7 @@ def test_demo_generates_code_and_attention_in_a_browser(voila_url: str) -> None:
             expect(demo.locator(".demo-info")).to_contain_text("code tokens in")
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             partial = SCREENSHOT.with_name(".demo_screenshot.tmp.png")
-            demo.screenshot(path=str(partial))
+            page.screenshot(path=str(partial), full_page=True, clip=demo.bounding_box())
             os.replace(partial, SCREENSHOT)
         finally:
             browser.close()

@@ -1,0 +1,124 @@
+"""The course notebooks: generated from scripts/make_notebooks.py, well-formed, and they run in the smoke profile."""
+
+import importlib.util
+import json
+import time
+from collections import Counter
+
+import nbformat
+import pytest
+
+from seq2seq_lib.experiment import PROJECT_ROOT, run_paths
+from seq2seq_lib.notebook_helpers import (
+    coverage_curve,
+    describe_training,
+    pick_examples,
+)
+from seq2seq_lib.notebooks import course_notebooks, execute_notebooks
+
+COURSE = ("01_data_exploration.ipynb", "02_rnn_seq2seq.ipynb", "03_lstm_seq2seq.ipynb", "04_attention_seq2seq.ipynb",
+          "05_comparison.ipynb")
+MODEL_NOTEBOOKS = {"02_rnn_seq2seq.ipynb": "02_rnn", "03_lstm_seq2seq.ipynb": "03_lstm", "04_attention_seq2seq.ipynb": "04_attention"}
+EXPECTED_FIGURES = (
+    "01_split_sizes.png", "01_package_sources.png", "01_length_distributions.png", "01_top_tokens.png",
+    "01_vocab_coverage.png", "01_corpus_stats.csv", "01_corpus_stats.md", "01_vocab_coverage.csv",
+    *(f"{prefix}_{kind}" for prefix in MODEL_NOTEBOOKS.values()
+      for kind in ("learning_curves.png", "test_metrics.csv", "test_metrics.md", "examples.csv", "examples.md")),
+    "04_attention_example.png",
+    "05_comparison.png", "05_comparison.csv", "05_comparison.md", "05_learning_curves.png",
+    "05_bleu_by_docstring_length.png", "05_bleu_by_code_length.png", "05_significance.csv", "05_significance.md",
+    "05_examples.csv", "05_examples.md",
+)
+SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "-", "notes"}
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _load_script(name: str):
+    """Import scripts/<name>.py as a module."""
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _authored_cells(path) -> list[tuple[str, str, dict]]:
+    """(type, source, slideshow) of a notebook's cells, without papermill's injected parameters or any outputs.
+
+    The quick profile executes the notebooks in place (notebooks/), so committed copies may carry outputs.
+    """
+    nb = nbformat.read(path, as_version=4)
+    return [(c.cell_type, c.source, c.metadata.get("slideshow")) for c in nb.cells
+            if "injected-parameters" not in c.metadata.get("tags", [])]
+
+
+def test_committed_notebooks_are_what_the_generator_writes(tmp_path, monkeypatch):
+    generator = _load_script("make_notebooks")
+    monkeypatch.setattr(generator, "NOTEBOOK_DIR", tmp_path)
+    for filename, build in generator.NOTEBOOKS.items():
+        generated = _authored_cells(generator.write_notebook(filename, build()))
+        committed = _authored_cells(PROJECT_ROOT / "notebooks" / filename)
+        assert generated == committed, f"notebooks/{filename} differs from scripts/make_notebooks.py: regenerate it"
+
+
+@pytest.mark.parametrize("filename", COURSE)
+def test_notebook_structure(filename):
+    nb = nbformat.read(PROJECT_ROOT / "notebooks" / filename, as_version=4)
+    nbformat.validate(nb)
+    cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert all(cell.metadata["slideshow"]["slide_type"] in SLIDE_TYPES for cell in cells)
+    first_md = cells[0]
+    assert first_md.cell_type == "markdown" and "colab-badge.svg" in first_md.source and "mybinder.org" in first_md.source
+    code_cells = [c for c in cells if c.cell_type == "code"]
+    parameters = code_cells[0]
+    assert parameters.metadata["tags"] == ["parameters"]
+    assert 'profile = "quick"' in parameters.source and "seed = 1234" in parameters.source
+    assert ("retrain = False" in parameters.source) == (filename in MODEL_NOTEBOOKS)
+    assert 'if "google.colab" in sys.modules' in code_cells[1].source
+    assert "setup_notebook(profile, seed)" in code_cells[2].source
+    assert not any(str(PROJECT_ROOT) in json.dumps(c.get("outputs", [])) for c in code_cells), "absolute path in an output"
+
+
+def test_set_repo_url_parses_slugs_and_urls():
+    module = _load_script("set_repo_url")
+    assert module.parse_slug("https://github.com/someone/seq2seq.git") == "someone/seq2seq"
+    assert module.parse_slug("someone/seq2seq") == "someone/seq2seq"
+    with pytest.raises(SystemExit):
+        module.parse_slug("not a repository")
+
+
+def test_coverage_curve_counts_test_occurrences():
+    train, test = Counter({"a": 5, "b": 3, "c": 1}), Counter({"a": 2, "c": 1, "z": 1})
+    assert coverage_curve(train, test, [1, 2, 3]) == pytest.approx([0.5, 0.5, 0.75])
+
+
+def test_pick_examples_is_seeded_and_never_repeats():
+    assert pick_examples(100, 4, 1234) == pick_examples(100, 4, 1234)
+    assert len(set(pick_examples(100, 4, 1234))) == 4
+    assert pick_examples(3, 10, 0) == [0, 1, 2]
+
+
+def test_describe_training_follows_the_curve():
+    falling = [{"epoch": 1, "valid_loss": 3.0}, {"epoch": 2, "valid_loss": 2.0}]
+    assert "still falling" in describe_training(falling)
+    assert "lowest at epoch 1" in describe_training([{"epoch": 1, "valid_loss": 2.0}, {"epoch": 2, "valid_loss": 2.5}])
+
+
+@pytest.mark.slow
+def test_notebooks_run_in_the_smoke_profile(smoke_run):
+    """Every numbered notebook executes without error on the smoke run and writes its figures and tables."""
+    started = time.time()
+    executed = execute_notebooks(smoke_run, export=False)  # raises UserError naming the failing cell
+    assert [p.name for p in executed] == [p.name for p in course_notebooks()]
+    assert set(COURSE) <= {p.name for p in executed}
+    for path in executed:
+        text = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(text, as_version=4)
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert not [o for o in outputs if o.output_type == "error"], path.name
+        assert str(PROJECT_ROOT) not in text, f"{path.name} shows an absolute path"
+        assert path.stat().st_size < 3_000_000, f"{path.name} is too large"
+        if path.name in COURSE:
+            assert WIDGET_MIME not in json.dumps([o.get("data", {}) for o in outputs]), f"{path.name} shows a widget"
+    figures = run_paths(smoke_run).figures_dir
+    missing = [name for name in EXPECTED_FIGURES if not (figures / name).is_file() or (figures / name).stat().st_mtime < started - 1]
+    assert not missing, f"not written by this run under {figures}: {missing}"

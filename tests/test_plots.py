@@ -1,0 +1,100 @@
+"""The notebook figures: each plot function draws hand-made data with the expected titles and labels."""
+
+from collections import Counter
+
+import pytest
+from matplotlib.figure import Figure
+
+from seq2seq_lib import plots
+
+SUMMARIES = [
+    {"system": "rnn", "metrics": {"bleu": 5.0, "token_accuracy": 0.10, "syntax_valid": 0.5},
+     "ci95": {"bleu": [4.0, 6.0], "token_accuracy": [0.08, 0.12], "syntax_valid": [0.4, 0.6]}},
+    {"system": "retrieval (TF-IDF)", "metrics": {"bleu": 8.0, "token_accuracy": 0.05, "syntax_valid": 1.0},
+     "ci95": {"bleu": [7.0, 9.0], "token_accuracy": [0.04, 0.06], "syntax_valid": [1.0, 1.0]}},
+]
+
+
+def _texts(fig: Figure) -> dict[str, list[str]]:
+    """Titles, axis labels, tick labels and the suptitle of every axes of a figure."""
+    axes = fig.get_axes()
+    return {
+        "titles": [ax.get_title() for ax in axes],
+        "xlabels": [ax.get_xlabel() for ax in axes],
+        "ylabels": [ax.get_ylabel() for ax in axes],
+        "xticks": [t.get_text() for ax in axes for t in ax.get_xticklabels()],
+        "yticks": [t.get_text() for ax in axes for t in ax.get_yticklabels()],
+        "suptitle": [fig._suptitle.get_text()] if fig._suptitle else [],
+    }
+
+
+def test_split_sizes_labels_every_split():
+    splits = {"train": {"pairs": 300, "packages": 6}, "valid": {"pairs": 40, "packages": 2}, "test": {"pairs": 50, "packages": 2}}
+    fig = plots.plot_split_sizes(splits)
+    texts = _texts(fig)
+    assert isinstance(fig, Figure)
+    assert texts["titles"] == ["Corpus size per split (pairs)"]
+    assert texts["ylabels"] == ["(docstring, code) pairs"]
+    assert texts["xticks"] == ["train", "valid", "test"]
+    annotations = [t.get_text() for t in fig.get_axes()[0].texts]
+    assert "300 pairs\n6 packages" in annotations
+
+
+def test_package_sources_keeps_the_largest_packages_in_order():
+    packages = {"train": {"a==1": 30, "b==1": 10}, "test": {"c==2": 20, "d==1": 1}}
+    fig = plots.plot_package_sources(packages, top=3)
+    texts = _texts(fig)
+    assert texts["yticks"] == ["b==1", "c==2", "a==1"]  # largest at the top
+    assert texts["xlabels"] == ["(docstring, code) pairs"]
+    assert "3 largest" in texts["titles"][0]
+    assert [t.get_text() for t in fig.get_axes()[0].get_legend().get_texts()] == ["train", "test"]
+
+
+def test_length_distributions_one_panel_per_kind_with_limits():
+    fig = plots.plot_length_distributions(
+        {"docstring length (tokens)": [3, 5, 8, 13, 40], "code length (pieces)": [20, 50, 90, 400]},
+        limits={"docstring length (tokens)": 32},
+    )
+    texts = _texts(fig)
+    assert len(fig.get_axes()) == 2
+    assert texts["xlabels"][0].startswith("docstring length (tokens)")
+    assert texts["ylabels"] == ["pairs", "pairs"]
+    legend = [t.get_text() for t in fig.get_axes()[0].get_legend().get_texts()]
+    assert legend == ["median = 8", "training limit = 32"]
+    assert texts["suptitle"] == ["Sequence lengths of the training pairs"]
+
+
+def test_top_tokens_shows_the_most_common_first():
+    fig = plots.plot_top_tokens({"docstring tokens": Counter("aaabbc"), "code pieces": Counter(["self", "self", "("])}, n=2)
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["docstring tokens", "code pieces"]
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["b", "a"]  # barh: last label on top
+    assert axes[0].get_xlabel() == "share of all tokens (%)"
+    assert axes[0].patches[-1].get_width() == pytest.approx(50.0)
+
+
+def test_vocab_coverage_curves_and_marks():
+    fig = plots.plot_vocab_coverage([10, 100, 1000], {"docstring tokens": [0.5, 0.8, 0.95]}, {"src_vocab_size": 500})
+    ax = fig.get_axes()[0]
+    assert ax.get_xscale() == "log"
+    assert ax.get_ylabel() == "test tokens covered (%)"
+    assert list(ax.get_lines()[0].get_ydata()) == pytest.approx([50.0, 80.0, 95.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["docstring tokens", "src_vocab_size = 500"]
+
+
+def test_comparison_bars_carry_their_confidence_intervals():
+    fig = plots.plot_comparison(SUMMARIES, metrics=("bleu", "token_accuracy"))
+    axes = fig.get_axes()
+    assert [ax.get_ylabel() for ax in axes] == ["corpus BLEU (0-100)", "token accuracy (%)"]
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["rnn", "retrieval"]
+    assert [p.get_height() for p in axes[1].patches] == pytest.approx([10.0, 5.0])
+    error_bar = axes[0].collections[0].get_segments()[0]  # the rnn bar's interval, from low to high
+    assert [error_bar[0][1], error_bar[1][1]] == pytest.approx([4.0, 6.0])
+    assert "95%" in _texts(fig)["suptitle"][0]
+
+
+def test_save_figure_writes_a_png_with_the_footer(tmp_path):
+    fig = plots.plot_vocab_coverage([10, 100], {"code pieces": [0.2, 0.4]})
+    path = plots.save_figure(fig, tmp_path / "sub" / "coverage.png", "smoke", 7)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "profile=smoke, seed=7" in [t.get_text() for t in fig.texts]
