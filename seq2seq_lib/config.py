@@ -31,7 +31,7 @@ class DataConfig:
     corpus_dir: str = "data/corpus"
     codesearchnet_id: str = "code_search_net"
     codesearchnet_config: str = "python"
-    max_train_pairs: int | None = None  # None: every training pair
+    max_train_pairs: int | None = None  # cap after the length limits; None: every pair that fits
     max_valid_pairs: int | None = None  # validation subset used for early stopping
     max_src_len: int = 64
     max_tgt_len: int = 200

@@ -7,6 +7,8 @@ Models load lazily and stay cached: the local checkpoint of the profile's run wh
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +26,7 @@ from .visualize import SRC_EOS
 
 DEFAULT_LENGTH_PENALTY = 0.6
 MAX_BEAM_WIDTH = 10
+DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly spin-waits (4x slower on a busy CPU)
 
 
 @dataclass
@@ -61,6 +64,17 @@ def demo_checkpoint(model_name: str, profile: str = "quick", seed: int | None = 
     return find_model_checkpoint(run_paths(config).run_dir, model_name, profile)
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with `count` intra-op torch threads, then restore the previous setting."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _length_penalty(loaded: LoadedModel) -> float:
     """The length penalty the model's training config uses for decoding."""
     return float(loaded.config.get("decoding", {}).get("length_penalty", DEFAULT_LENGTH_PENALTY))
@@ -88,7 +102,8 @@ def generate_code(
     started = time.perf_counter()
     ids = pre.encode_src(docstring)
     src = torch.tensor([ids], dtype=torch.long)  # (1, S)
-    result = beam_search(loaded.model, src, torch.tensor([len(ids)]), beam_width, max_len, _length_penalty(loaded))
+    with torch_threads(DECODE_THREADS):
+        result = beam_search(loaded.model, src, torch.tensor([len(ids)]), beam_width, max_len, _length_penalty(loaded))
     tokens = result.tokens[0]
     code = pre.decode_tgt(tokens)
     attention = result.attention[0].numpy() if result.attention is not None else None  # (T, S)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Callable
+from collections.abc import Callable
 
 import ipywidgets as widgets
 from pygments import highlight
@@ -22,7 +22,7 @@ _FORMATTER = HtmlFormatter(noclasses=True, style="friendly", nowrap=False)
 def highlight_code(code: str) -> str:
     """Python source as self-contained HTML with inline colours (no stylesheet needed)."""
     body = highlight(code or "# (empty output)", PythonLexer(), _FORMATTER)
-    return f'<div class="demo-code" style="font-size:15px; overflow-x:auto">{body}</div>'
+    return f'<div class="demo-code" style="font-size:15px; max-height:24em; overflow:auto">{body}</div>'
 
 
 def message_html(text: str, kind: str = "error") -> str:

@@ -112,10 +112,15 @@ def training_records(config: Config) -> list[dict]:
     records = load_records(config, "train")
     if config.data.filter_empty_bodies:
         records = [r for r in records if not has_empty_body(r)]
-    if config.data.max_train_pairs is not None and len(records) > config.data.max_train_pairs:
-        rng = random.Random(config.seed)
-        records = rng.sample(records, config.data.max_train_pairs)
     return records
+
+
+def subsample(dataset: EncodedDataset, size: int | None, seed: int) -> EncodedDataset:
+    """A deterministic random subset of `size` pairs (the whole dataset when size is None or larger)."""
+    if size is None or len(dataset) <= size:
+        return dataset
+    keep = sorted(random.Random(seed).sample(range(len(dataset)), size))
+    return EncodedDataset([dataset.pairs[i] for i in keep], [dataset.indices[i] for i in keep])
 
 
 def validation_records(config: Config) -> list[dict]:
@@ -156,6 +161,8 @@ def prepare_training_data(config: Config, paths: RunPaths) -> TrainingData:
     preprocessor = fit_or_load_preprocessor(config, paths, train_records)
     limits = dict(max_src_len=config.data.max_src_len, max_tgt_len=config.data.max_tgt_len, too_long=config.data.too_long)
     train, train_counts = encode_records(train_records, preprocessor, **limits)
+    train = subsample(train, config.data.max_train_pairs, config.seed)
+    train_counts["used"] = len(train)
     valid, valid_counts = encode_records(validation_records(config), preprocessor, **limits)
     counts = {"train": train_counts, "valid": valid_counts}
     return TrainingData(preprocessor, train, valid, counts)

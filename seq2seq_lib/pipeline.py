@@ -8,11 +8,13 @@ written atomically, and the first failing stage stops the run with a one-line me
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable
 
-from .config import Config, load_config, profile_config_path
+from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
 from .experiment import configure_threads, prepare_training_data, resolve_path, run_paths, set_seed
+from .io_utils import write_text
 from .training import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
@@ -70,6 +72,8 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     if profile == SHIPPED_PROFILE:
         for name in config.models:
             export_weights(paths.model_dir(name) / "checkpoint.pt", SHIPPED_WEIGHTS_DIR / profile / f"{name}.pt")
+    if profile != "smoke":
+        update_readme_results(profile, table)
     if not skip_notebooks:
         _stage("notebooks", timings, lambda: execute_notebooks(config))
     print("\n=== summary ===")
@@ -84,8 +88,6 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test") -> str:
     import statistics
 
     from .evaluation import evaluate_models, format_markdown, load_summaries
-    from .io_utils import write_text
-
     rows: dict[str, list[float]] = {}
     for seed in seeds:
         config = load_config(profile_config_path(profile), {"seed": seed})
@@ -105,3 +107,15 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test") -> str:
     ])
     write_text(run_paths(config).results_dir / f"seeds_{split}.md", f"BLEU on the {split} split per seed ({profile} profile)\n\n{table}")
     return table
+
+
+def update_readme_results(profile: str, table: str, readme: Path = PROJECT_ROOT / "README.md") -> bool:
+    """Replace the README's results block of a profile with a fresh table; False when it has no such block."""
+    start, end = f"<!-- results:{profile}:start -->", f"<!-- results:{profile}:end -->"
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        return False
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    write_text(readme, f"{head}{start}\n{table.strip()}\n{end}{tail}")
+    return True

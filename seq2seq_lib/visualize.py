@@ -9,12 +9,13 @@ same in a notebook and headless) with large fonts for projection. `save_figure` 
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -22,6 +23,11 @@ from matplotlib.figure import Figure
 
 from .config import Config
 from .io_utils import atomic_path, write_json
+
+if TYPE_CHECKING:
+    import torch
+
+    from .checkpoints import LoadedModel
 
 STYLE = {
     "font.size": 14,
@@ -259,7 +265,7 @@ def length_bucket(length: int, edges: Sequence[int] = LENGTH_EDGES) -> str:
     """Bucket label of a length: '<8', '8-15', ..., '>=32' for edges (8, 16, 32)."""
     if length < edges[0]:
         return f"<{edges[0]}"
-    for low, high in zip(edges, edges[1:]):
+    for low, high in itertools.pairwise(edges):
         if length < high:
             return f"{low}-{high - 1}"
     return f">={edges[-1]}"
@@ -353,7 +359,9 @@ class DecodedExample:
     attention: np.ndarray
 
 
-def decode_examples(loaded: Any, records: Sequence[Mapping[str, Any]], config: Config, device: Any, batch_size: int = 32) -> list[DecodedExample]:
+def decode_examples(
+    loaded: LoadedModel, records: Sequence[Mapping[str, Any]], config: Config, device: torch.device, batch_size: int = 32
+) -> list[DecodedExample]:
     """Decode records with an attention model (config.decoding) -> DecodedExample per record, in order."""
     from .batching import encode_records, make_loader
     from .decoding import decode

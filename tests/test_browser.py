@@ -108,7 +108,7 @@ def test_demo_generates_code_and_attention_in_a_browser(voila_url: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page = browser.new_page(viewport={"width": 1000, "height": 1600})
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(voila_url, wait_until="domcontentloaded")
             demo = page.locator(".seq2seq-demo")
@@ -124,7 +124,8 @@ def test_demo_generates_code_and_attention_in_a_browser(voila_url: str) -> None:
             expect(demo.locator(".demo-info")).to_contain_text("code tokens in")
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             partial = SCREENSHOT.with_name(".demo_screenshot.tmp.png")
-            page.screenshot(path=str(partial), full_page=True, clip=demo.bounding_box())
+            demo.scroll_into_view_if_needed()
+            demo.screenshot(path=str(partial))
             os.replace(partial, SCREENSHOT)
         finally:
             browser.close()

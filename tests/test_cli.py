@@ -38,3 +38,13 @@ def test_unknown_model_name_is_rejected_by_the_parser():
     )
     assert result.returncode == 2
     assert "invalid choice: 'transformer'" in result.stderr
+
+
+def test_readme_results_block_is_replaced(tmp_path):
+    from seq2seq_lib.pipeline import update_readme_results
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# T\n<!-- results:quick:start -->\nold\n<!-- results:quick:end -->\ntail\n")
+    assert update_readme_results("quick", "| a |\n", readme)
+    assert readme.read_text() == "# T\n<!-- results:quick:start -->\n| a |\n<!-- results:quick:end -->\ntail\n"
+    assert not update_readme_results("full", "| b |", readme)

@@ -26,8 +26,8 @@ DOCSTRING = "Return the sum of all the numbers in a list, skipping values that a
 def tiny_checkpoint(path: Path, model_name: str = "attention", records: int = 40) -> Path:
     """Save an untrained tiny model + a preprocessor fitted on a few sample records, in training.py's format."""
     pre = Preprocessor.fit(read_jsonl_gz(SAMPLE_TRAIN)[:records], src_vocab_size=300, tgt_vocab_size=300, min_freq=1)
-    kwargs = dict(src_vocab_size=len(pre.src_vocab), tgt_vocab_size=len(pre.tgt_vocab), emb_dim=16, hidden_dim=16,
-                  num_layers=1, dropout=0.0, tie_embeddings=False)
+    kwargs = {"src_vocab_size": len(pre.src_vocab), "tgt_vocab_size": len(pre.tgt_vocab), "emb_dim": 16,
+              "hidden_dim": 16, "num_layers": 1, "dropout": 0.0, "tie_embeddings": False}
     torch.manual_seed(0)
     model = build_model(model_name, **kwargs)
     save_checkpoint(path, {

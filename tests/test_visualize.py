@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_demo import tiny_checkpoint
 
 from seq2seq_lib.config import load_config
 from seq2seq_lib.experiment import PROJECT_ROOT
@@ -27,7 +28,6 @@ from seq2seq_lib.visualize import (
     uniform_entropy,
     visualize_attention,
 )
-from test_demo import tiny_checkpoint
 
 PNG = b"\x89PNG"
 
