@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from .config import Config
@@ -67,7 +68,7 @@ def export_notebook(executed: Path, export_dir: Path) -> None:
     """Export an executed notebook to HTML and to reveal.js slides (for presenting without a kernel)."""
     for fmt in ("html", "slides"):
         subprocess.run(
-            ["jupyter", "nbconvert", "--to", fmt, "--output-dir", str(export_dir), str(executed)],
+            [sys.executable, "-m", "nbconvert", "--to", fmt, "--output-dir", str(export_dir), str(executed)],
             check=True,
             capture_output=True,
         )

@@ -42,6 +42,7 @@ STYLE = {
 LENGTH_EDGES = (8, 16, 32)  # docstring tokens: <8, 8-15, 16-31, >=32 (as in evaluation)
 SUMMARY_CAP = {"smoke": 100, "quick": 500, "full": 1000}  # examples decoded for the statistics
 MAX_LABEL_CHARS = 14
+FOOTER_GID = "profile-seed-footer"
 SRC_EOS = "<eos>"  # every encoded source ends with <eos>, so attention rows have S = tokens + 1
 METRIC_LABELS = {
     "train_loss": "training loss (nats / token)",
@@ -66,7 +67,9 @@ def new_figure(width: float, height: float) -> Figure:
 def save_figure(fig: Figure, path: str | Path, profile: str, seed: int, dpi: int = 120) -> Path:
     """Save a figure atomically with the footer "profile=<p>, seed=<s>" below it; returns the path."""
     path = Path(path)
-    fig.text(0.995, -0.005, f"profile={profile}, seed={seed}", ha="right", va="top", fontsize=9, color="0.4")
+    for old in [t for t in fig.texts if t.get_gid() == FOOTER_GID]:  # saving twice keeps one footer
+        old.remove()
+    fig.text(0.995, -0.005, f"profile={profile}, seed={seed}", ha="right", va="top", fontsize=9, color="0.4", gid=FOOTER_GID)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
     return path
