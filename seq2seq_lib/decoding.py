@@ -80,14 +80,17 @@ def beam_search(
     length_penalty: float = 0.6,
     min_len: int = 0,
     no_repeat_ngram: int = 0,
+    exact_stop: bool = False,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
 ) -> DecodeResult:
     """Beam search over the batch src (B, S) with B*beam_width hypotheses in flight.
 
     A hypothesis is scored by its log-probability / gnmt_length_penalty(steps, length_penalty), where steps
-    counts <eos>. Each sentence keeps its best finished hypothesis and stops once no alive hypothesis can beat
-    it; hypotheses still alive at max_len compete as they are. `min_len` forbids <eos> before that many
+    counts <eos>. Each sentence keeps its best finished hypothesis and stops once it beats every alive one
+    scored at the current length (the usual heuristic; exact when length_penalty is 0). With `exact_stop`
+    it waits until no alive hypothesis could win even under the largest penalty (slow: almost always max_len
+    steps; the tests use it to compare with exhaustive search). Hypotheses alive at max_len compete as they are. `min_len` forbids <eos> before that many
     tokens; `no_repeat_ngram` = n > 0 forbids repeating any n-gram within a hypothesis.
     """
     with _inference(model):
@@ -102,7 +105,7 @@ def beam_search(
         tokens = torch.full((batch * k,), sos_id, dtype=torch.long, device=device)  # (B*K,)
         best = _BestHypotheses(src_lengths.tolist(), device)
         done = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,)
-        future_penalty = max(gnmt_length_penalty(max_len, length_penalty), gnmt_length_penalty(1, length_penalty))
+        largest_penalty = max(gnmt_length_penalty(max_len, length_penalty), gnmt_length_penalty(1, length_penalty))
         for t in range(1, max_len + 1):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
@@ -130,8 +133,9 @@ def beam_search(
                 alive_attn = torch.cat([alive_attn.index_select(0, parents), step_attn], dim=1)  # (B*K, t, S)
             state = state.index_select(parents)
 
-            # Log-probs only fall, so no alive hypothesis can end above its score over the largest penalty.
-            done |= best.scores >= alive_scores.max(dim=1).values / future_penalty
+            # Log-probs only fall: under the largest penalty no alive hypothesis can still win (exact stop).
+            penalty = largest_penalty if exact_stop else gnmt_length_penalty(t, length_penalty)
+            done |= best.scores >= alive_scores.max(dim=1).values / penalty
             if done.all():
                 break
         final = alive_scores / gnmt_length_penalty(alive_seqs.size(1), length_penalty)  # (B, K)

@@ -1,6 +1,7 @@
 """The whole pipeline of a profile (`run_all.sh` / `python -m seq2seq_lib run-all`).
 
-Stages: corpus -> training -> evaluation -> shipped weights (quick) -> notebooks -> summary.
+Stages: corpus -> training -> evaluation -> shipped weights (quick) -> attention figures ->
+notebooks -> summary.
 Every stage is safe to re-run: trained models are reused (`--force` retrains), files are
 written atomically, and the first failing stage stops the run with a one-line message.
 """
@@ -60,6 +61,7 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     from .corpus import build_corpus
     from .evaluation import evaluate_models
     from .notebooks import execute_notebooks
+    from .visualize import visualize_attention
 
     config = load_config(profile_config_path(profile))
     paths = run_paths(config)
@@ -72,6 +74,8 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     if profile == SHIPPED_PROFILE:
         for name in config.models:
             export_weights(paths.model_dir(name) / "checkpoint.pt", SHIPPED_WEIGHTS_DIR / profile / f"{name}.pt")
+    if "attention" in config.models:
+        _stage("attention", timings, lambda: visualize_attention(config, num_examples=5, summary=True))
     if profile != "smoke":
         update_readme_results(profile, table)
     if not skip_notebooks:

@@ -84,7 +84,10 @@ def test_wide_beam_equals_exhaustive_search(name: str, alpha: float) -> None:
     model.output.bias.data[EOS] -= 2.0  # make longer outputs competitive
     src, lengths = source_batch([4, 2], seed=1)
     width = vocab * (vocab - 1) ** (max_len - 1)  # every hypothesis and every candidate stays in the beam
-    beam = beam_search(model, src, lengths, beam_width=width, max_len=max_len, length_penalty=alpha)
+    beam = beam_search(model, src, lengths, beam_width=width, max_len=max_len, length_penalty=alpha, exact_stop=True)
+    if alpha == 0.0:  # without a length penalty the default (heuristic) stop is exact too
+        heuristic = beam_search(model, src, lengths, beam_width=width, max_len=max_len, length_penalty=alpha)
+        assert heuristic.tokens == beam.tokens and heuristic.scores == pytest.approx(beam.scores)
     for b in range(2):
         tokens, score = exhaustive_best(model, src[b : b + 1, : lengths[b]], lengths[b : b + 1], max_len, alpha)
         assert beam.tokens[b] == tokens
