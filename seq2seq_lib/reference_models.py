@@ -41,6 +41,14 @@ def _copy_cell(cell: nn.Module, rnn: nn.RNNBase, suffix: str) -> None:
         getattr(cell, name).copy_(getattr(rnn, f"{name}_l0{suffix}"))
 
 
+def _copy_output(output: nn.Linear, model: Seq2Seq) -> None:
+    """Copy our untied OutputLayer's final projection (`output.proj`) into a reference's nn.Linear."""
+    layer = model.output
+    if layer.down is not None or layer.proj.weight is model.tgt_embed.weight:
+        raise ValueError("the reference models support untied output layers only")
+    output.load_state_dict(layer.proj.state_dict())
+
+
 class RefRecurrentSeq2Seq(nn.Module):
     """Tutorial RNN / LSTM encoder-decoder: the encoder's final state is the decoder's initial state."""
 
@@ -86,7 +94,7 @@ class RefRecurrentSeq2Seq(nn.Module):
         self.tgt_embed.weight.copy_(model.tgt_embed.weight)
         _copy_cell(self.encoder, model.encoder, "")
         _copy_cell(self.decoder, model.decoder, "")
-        self.output.load_state_dict(model.output.state_dict())
+        _copy_output(self.output, model)
 
 
 class RefAttentionSeq2Seq(nn.Module):
@@ -164,7 +172,7 @@ class RefAttentionSeq2Seq(nn.Module):
         self.attn.bias.copy_(attention.query_proj.bias + attention.key_proj.bias)
         self.v.weight.copy_(attention.v.weight)
         self.decoder.load_state_dict(model.decoder.state_dict())
-        self.output.load_state_dict(model.output.state_dict())
+        _copy_output(self.output, model)
 
 
 def build_reference(name: str, model: Seq2Seq) -> nn.Module:

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from .progress import tqdm
 
-from .batching import EncodedDataset, make_loader
+from .batching import Batch, EncodedDataset, make_loader
 from .checkpoints import read_checkpoint, save_checkpoint
 from .config import Config
 from .errors import UserError
 from .experiment import TrainingData, resolve_device
 from .io_utils import write_json, write_text
+from .losses import linear_cross_entropy, sequence_loss
 from .models import build_model
 from .models.base import Seq2Seq
 from .vocab import PAD_ID
@@ -42,13 +42,13 @@ class TrainResult:
     resumed_from_epoch: int
 
 
-def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> tuple[torch.Tensor, int]:
-    """Mean cross-entropy over non-pad target tokens; returns (loss, number of tokens)."""
-    # logits (B, T, V), targets (B, T) -> flattened (B*T, V) and (B*T,)
-    loss = F.cross_entropy(
-        logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=PAD_ID, label_smoothing=label_smoothing
-    )
-    return loss, int((targets != PAD_ID).sum())
+def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float, label_smoothing: float) -> tuple[torch.Tensor, int]:
+    """Training loss of one batch: fused and chunked on the teacher-forced fast path, plain otherwise."""
+    if teacher_forcing >= 1.0:
+        features, _ = model.forward_features(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, D)
+        return linear_cross_entropy(features, model.output.proj, batch.tgt_out, label_smoothing)
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=teacher_forcing)  # (B, T, V)
+    return sequence_loss(logits.float(), batch.tgt_out, label_smoothing)
 
 
 def teacher_forcing_ratio(config: Config, epoch: int) -> float:
@@ -188,8 +188,7 @@ def train_model(
             batch = batch.to(device)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, enabled=use_amp):
-                logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=ratio)
-                loss, tokens = sequence_loss(logits.float(), batch.tgt_out, config.training.label_smoothing)
+                loss, tokens = batch_loss(model, batch, ratio, config.training.label_smoothing)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.training.clip_norm)

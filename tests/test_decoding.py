@@ -31,7 +31,7 @@ def peaked_model(name: str, tgt_vocab: int, seed: int = 0) -> Seq2Seq:
     torch.manual_seed(seed)
     model = build_model(name, 20, tgt_vocab, emb_dim=16, hidden_dim=16)
     with torch.no_grad():
-        model.output.weight.mul_(8.0)
+        model.output.proj.weight.mul_(8.0)
     return model
 
 
@@ -81,7 +81,7 @@ def test_beam_width_one_is_greedy(name: str) -> None:
 def test_wide_beam_equals_exhaustive_search(name: str, alpha: float) -> None:
     vocab, max_len = 5, 3
     model = peaked_model(name, vocab, seed=1)
-    model.output.bias.data[EOS] -= 2.0  # make longer outputs competitive
+    model.output.proj.bias.data[EOS] -= 2.0  # make longer outputs competitive
     src, lengths = source_batch([4, 2], seed=1)
     width = vocab * (vocab - 1) ** (max_len - 1)  # every hypothesis and every candidate stays in the beam
     beam = beam_search(model, src, lengths, beam_width=width, max_len=max_len, length_penalty=alpha, exact_stop=True)
@@ -138,7 +138,7 @@ def test_models_without_attention_return_no_attention(name: str) -> None:
 
 def test_min_len_and_no_repeat_ngram_constraints() -> None:
     model = peaked_model("attention", 12)
-    model.output.bias.data[EOS] += 5.0  # eager to stop
+    model.output.proj.bias.data[EOS] += 5.0  # eager to stop
     src, lengths = source_batch([6, 3, 5, 4])
     result = beam_search(model, src, lengths, beam_width=4, max_len=15, min_len=4, no_repeat_ngram=2)
     for tokens in result.tokens:

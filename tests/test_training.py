@@ -10,7 +10,8 @@ from seq2seq_lib.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.experiment import RunPaths, prepare_training_data
-from seq2seq_lib.training import sequence_loss, teacher_forcing_ratio, train_model
+from seq2seq_lib.losses import sequence_loss
+from seq2seq_lib.training import teacher_forcing_ratio, train_model
 
 
 def tiny_config(tmp_path, **training_overrides):

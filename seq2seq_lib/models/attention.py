@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, build_output_layer, run_packed, src_padding_mask
+from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, OutputLayer, run_packed, src_padding_mask
 
 
 class AdditiveAttention(nn.Module):
@@ -60,7 +60,7 @@ class AttentionSeq2Seq(Seq2Seq):
         self.bridge_c = nn.Linear(memory_dim, hidden_dim)
         self.attention = AdditiveAttention(memory_dim, hidden_dim, hidden_dim)
         self.decoder = nn.LSTMCell(emb_dim + memory_dim, hidden_dim)
-        self.output = build_output_layer(hidden_dim + memory_dim + emb_dim, self.tgt_embed, tie_embeddings)
+        self.output = OutputLayer(hidden_dim + memory_dim + emb_dim, self.tgt_embed, tie_embeddings)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
         """Memory (B, S, 2H), its attention keys (B, S, H) and the bridged initial decoder state (1, B, H)."""
@@ -84,8 +84,8 @@ class AttentionSeq2Seq(Seq2Seq):
         return h, c, context, weights
 
     def _readout(self, h: Tensor, context: Tensor, embedded: Tensor) -> Tensor:
-        """Logits (..., V) from [s_t; c_t; emb(y_{t-1})]."""
-        return self.output(self.dropout(torch.cat([h, context, embedded], dim=-1)))
+        """The output layer's input [s_t; c_t; emb(y_{t-1})] (..., H + 2H + E), with dropout."""
+        return self.dropout(torch.cat([h, context, embedded], dim=-1))
 
     def decode_step(
         self, prev_tokens: Tensor, state: DecoderState, enc: EncoderOutput
@@ -93,11 +93,11 @@ class AttentionSeq2Seq(Seq2Seq):
         """One step from prev_tokens (B,): logits (B, V), new state (1, B, H), attention (B, S)."""
         embedded = self.dropout(self.tgt_embed(prev_tokens))  # (B, E)
         h, c, context, weights = self._step(embedded, state.hidden[0], state.cell[0], enc)
-        logits = self._readout(h, context, embedded)  # (B, V)
+        logits = self.output(self._readout(h, context, embedded))  # (B, V)
         return logits, DecoderState(h.unsqueeze(0), c.unsqueeze(0)), weights
 
-    def decode_teacher_forced(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
-        """Cheap LSTMCell loop for states and contexts, then one output projection for all T steps."""
+    def teacher_forced_features(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
+        """Cheap LSTMCell loop for states and contexts; features (B, T, D) for one output projection."""
         embedded = self.dropout(self.tgt_embed(tgt_in))  # (B, T, E)
         h, c = enc.state.hidden[0], enc.state.cell[0]  # (B, H)
         states, contexts, weights = [], [], []
@@ -106,5 +106,5 @@ class AttentionSeq2Seq(Seq2Seq):
             states.append(h)
             contexts.append(context)
             weights.append(attn)
-        logits = self._readout(torch.stack(states, 1), torch.stack(contexts, 1), embedded)  # (B, T, V)
-        return ForwardOutput(logits, torch.stack(weights, 1))  # attn: (B, T, S)
+        readout = self._readout(torch.stack(states, 1), torch.stack(contexts, 1), embedded)  # (B, T, H + 2H + E)
+        return ForwardOutput(self.output.features(readout), torch.stack(weights, 1))  # attn: (B, T, S)

@@ -84,8 +84,17 @@ class Seq2Seq(nn.Module, ABC):
         """One decoder step from prev_tokens (B,): logits (B, V), the new state, attention (B, S) or None."""
 
     @abstractmethod
+    def teacher_forced_features(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
+        """Fast path: the whole gold prefix tgt_in (B, T) at once, up to the final projection: (B, T, D)."""
+
     def decode_teacher_forced(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
-        """Fast path: decode the whole gold prefix tgt_in (B, T) at once."""
+        """Fast path: logits (B, T, V) for the whole gold prefix, with one output projection for all steps."""
+        features, attn = self.teacher_forced_features(enc, tgt_in)
+        return ForwardOutput(self.output.proj(features), attn)
+
+    def forward_features(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> ForwardOutput:
+        """Teacher-forced features (B, T, D) before the final projection (for the fused training loss)."""
+        return self.teacher_forced_features(self.encode(src, src_lengths), tgt_in)
 
     def forward(
         self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, teacher_forcing: float = 1.0
@@ -141,17 +150,28 @@ def run_packed(
     return outputs, hx
 
 
-def build_output_layer(in_dim: int, embedding: nn.Embedding, tie: bool) -> nn.Module:
-    """Linear(in_dim -> V), or when tied: Linear(in_dim -> E, no bias) then E -> V with the embedding's weight.
+class OutputLayer(nn.Module):
+    """Linear(in_dim -> V); when tied, Linear(in_dim -> E, no bias) then E -> V with the target embedding's weight.
 
-    The projection to E is left out when in_dim == E; the tied output layer keeps its own bias.
+    The down-projection to E is left out when in_dim == E; the tied projection keeps its own bias. `features`
+    is everything before the final projection, so the fused training loss can take over from there.
     """
-    vocab_size, emb_dim = embedding.weight.shape
-    if not tie:
-        return nn.Linear(in_dim, vocab_size)
-    output = nn.Linear(emb_dim, vocab_size)
-    output.weight = embedding.weight
-    return output if in_dim == emb_dim else nn.Sequential(nn.Linear(in_dim, emb_dim, bias=False), output)
+
+    def __init__(self, in_dim: int, embedding: nn.Embedding, tie: bool) -> None:
+        super().__init__()
+        vocab_size, emb_dim = embedding.weight.shape
+        self.down = nn.Linear(in_dim, emb_dim, bias=False) if tie and in_dim != emb_dim else None
+        self.proj = nn.Linear(emb_dim if tie else in_dim, vocab_size)
+        if tie:
+            self.proj.weight = embedding.weight
+
+    def features(self, x: Tensor) -> Tensor:
+        """What the final projection reads: x (..., in_dim) -> (..., D)."""
+        return x if self.down is None else self.down(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits (..., V)."""
+        return self.proj(self.features(x))
 
 
 def count_parameters(model: nn.Module) -> int:

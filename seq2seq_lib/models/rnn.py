@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, build_output_layer, run_packed, src_padding_mask
+from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, OutputLayer, run_packed, src_padding_mask
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM}
 
@@ -29,7 +29,7 @@ class RecurrentSeq2Seq(Seq2Seq):
         between_layers = dropout if num_layers > 1 else 0.0  # nn.RNN only drops out between stacked layers
         self.encoder = cell(emb_dim, hidden_dim, num_layers, batch_first=True, dropout=between_layers)
         self.decoder = cell(emb_dim, hidden_dim, num_layers, batch_first=True, dropout=between_layers)
-        self.output = build_output_layer(hidden_dim, self.tgt_embed, tie_embeddings)
+        self.output = OutputLayer(hidden_dim, self.tgt_embed, tie_embeddings)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
         """Final (layers, B, H) encoder state of src (B, S), read through packing so padding is ignored."""
@@ -46,11 +46,11 @@ class RecurrentSeq2Seq(Seq2Seq):
         logits = self.output(self.dropout(output.squeeze(1)))  # (B, V)
         return logits, DecoderState.from_rnn(hx), None
 
-    def decode_teacher_forced(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
-        """All T steps in one fused recurrent call and one output projection."""
+    def teacher_forced_features(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
+        """All T steps in one fused recurrent call; features (B, T, D) for one output projection."""
         embedded = self.dropout(self.tgt_embed(tgt_in))  # (B, T, E)
         outputs, _ = self.decoder(embedded, enc.state.as_rnn())  # (B, T, H)
-        return ForwardOutput(self.output(self.dropout(outputs)), None)  # logits: (B, T, V)
+        return ForwardOutput(self.output.features(self.dropout(outputs)), None)
 
 
 class RNNSeq2Seq(RecurrentSeq2Seq):

@@ -1,0 +1,75 @@
+"""Training losses: token cross-entropy over non-pad positions, and its fused, chunked twin.
+
+At vocabularies of several thousand the output projection and the softmax are most of a training
+step (see `python -m seq2seq_lib bench`). `linear_cross_entropy` computes
+`F.cross_entropy(F.linear(features, weight, bias), targets, label_smoothing=eps)` chunk by chunk:
+the (N, V) logits never exist at once, each chunk's softmax turns into its gradient in place while
+it is in cache, and the gradients are accumulated in the forward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .vocab import PAD_ID
+
+CHUNK_ROWS = 128
+
+
+def sequence_loss(logits: Tensor, targets: Tensor, label_smoothing: float = 0.0) -> tuple[Tensor, int]:
+    """Mean cross-entropy over non-pad target tokens; returns (loss, number of tokens)."""
+    # logits (B, T, V), targets (B, T) -> flattened (B*T, V) and (B*T,)
+    loss = F.cross_entropy(
+        logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=PAD_ID, label_smoothing=label_smoothing
+    )
+    return loss, int((targets != PAD_ID).sum())
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """Mean (label-smoothed) cross-entropy of Linear(features) against targets, chunk by chunk."""
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+    def forward(ctx: Any, features: Tensor, weight: Tensor, bias: Tensor, targets: Tensor, smoothing: float) -> Tensor:
+        """features (N, D), weight (V, D), bias (V,), targets (N,) -> mean loss ()."""
+        count, vocab = max(features.size(0), 1), weight.size(0)
+        grad_features = torch.empty_like(features)
+        grad_weight, grad_bias = torch.zeros_like(weight), torch.zeros_like(bias)
+        total = features.new_zeros(())
+        for start in range(0, features.size(0), CHUNK_ROWS):
+            x, y = features[start : start + CHUNK_ROWS], targets[start : start + CHUNK_ROWS]  # (C, D), (C,)
+            rows = torch.arange(y.size(0), device=y.device)
+            logits = torch.addmm(bias, x, weight.t())  # (C, V)
+            log_z = logits.logsumexp(dim=1, keepdim=True)  # (C, 1)
+            gold = logits[rows, y]  # (C,)
+            total += (log_z.squeeze(1) - (1 - smoothing) * gold - smoothing * logits.mean(dim=1)).sum()
+            grad = logits.sub_(log_z).exp_()  # softmax (C, V), in place of the logits
+            grad[rows, y] -= 1.0 - smoothing
+            if smoothing:
+                grad -= smoothing / vocab
+            grad.div_(count)
+            torch.mm(grad, weight, out=grad_features[start : start + CHUNK_ROWS])
+            grad_weight.addmm_(grad.t(), x)
+            grad_bias += grad.sum(dim=0)
+        ctx.save_for_backward(grad_features, grad_weight, grad_bias)
+        return total / count
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx: Any, grad_loss: Tensor) -> tuple[Tensor, Tensor, Tensor, None, None]:
+        """Scale the gradients computed in forward by the incoming gradient."""
+        grad_features, grad_weight, grad_bias = ctx.saved_tensors
+        return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None
+
+
+def linear_cross_entropy(
+    features: Tensor, projection: torch.nn.Linear, targets: Tensor, label_smoothing: float = 0.0
+) -> tuple[Tensor, int]:
+    """sequence_loss of projection(features) without the full logits: features (B, T, D), targets (B, T)."""
+    keep = targets != PAD_ID  # (B, T): padding costs nothing
+    loss = _LinearCrossEntropy.apply(features[keep], projection.weight, projection.bias, targets[keep], label_smoothing)
+    return loss, int(keep.sum())
