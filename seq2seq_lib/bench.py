@@ -1,6 +1,8 @@
 """Benchmark our three models against plain tutorial-style references (`python -m seq2seq_lib bench`).
 
-Every ratio compares ours with the reference in `reference_models.py` on the same batches, in the same
+Training compares our production step (`training.batch_loss`: teacher-forced features and the fused, chunked
+`losses.linear_cross_entropy`, then backward and an Adam step) with the reference's tutorial step (the output
+layer applied step by step, full-softmax cross-entropy over every position, backward, Adam). Every ratio compares ours with the reference in `reference_models.py` on the same batches, in the same
 run, with the same weights (copied), dimensions, vocabulary and batch size; timings are interleaved
 (ours, reference, ours, ...) and summarised by medians, because the machine is shared and noisy.
 """
@@ -37,10 +39,11 @@ from .batching import (
 from .corpus import load_split
 from .decoding import beam_search, greedy_decode
 from .io_utils import write_json, write_text
+from .losses import linear_cross_entropy, sequence_loss
 from .models import MODEL_NAMES, Seq2Seq, build_model
 from .preprocess import Preprocessor
 from .reference_models import build_reference, reference_beam, reference_greedy
-from .training import sequence_loss
+from .training import batch_loss
 from .vocab import EOS_ID, PAD_ID
 
 BATCH_SIZE = 64
@@ -141,14 +144,16 @@ METHOD_NOTES = {
     "batches": "synthetic, fixed seed: lengths lognormal (docstring median 14 in [8, 40], code median 50 in "
     "[20, 120], +<eos>), bucketed by BucketBatchSampler, batches spread over the length quantiles; "
     "ids Zipf-distributed",
-    "train": "target tokens/s of forward + sequence_loss + backward + Adam step; dropout 0; median of the "
-    "interleaved rounds per batch",
+    "train": "target tokens/s of a training step: ours = training.batch_loss (teacher forcing 1.0: "
+    "forward_features + fused chunked linear_cross_entropy over the non-pad rows) + backward + Adam step; "
+    "reference = step loop with the output layer per step + full-softmax sequence_loss + backward + Adam "
+    "step; no gradient clipping on either side; dropout 0; median of the interleaved rounds per batch",
     "decode": "sentences/s for one batch, forced decode_steps steps (greedy: no id ends a sentence; beam: "
     "min_len = max_len); reference beam = tutorial per-sentence beam (its K hypotheses batched), timed "
     "on the first ref_beam_sentences sentences",
     "demo": "one 20-word docstring, beam 5, max_len 150, min_len 120 (untrained model), median latency",
-    "projection_share": "time of output projection + loss forward and backward on the captured decoder "
-    "features, over the time of the whole training step",
+    "projection_share": "time of our output projection + loss (the fused linear_cross_entropy) forward and "
+    "backward on the captured decoder features, over the time of our whole training step",
 }
 
 
@@ -218,12 +223,12 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, fl
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-Forward = Callable[[Batch], Tensor]  # batch -> logits (B, T, V)
+LossFn = Callable[[Batch], Tensor]  # batch -> mean token loss ()
 
 
-def train_step(forward: Forward, optimizer: torch.optim.Optimizer, batch: Batch) -> float:
-    """One forward, loss, backward and Adam step; returns the loss."""
-    loss, _ = sequence_loss(forward(batch), batch.tgt_out)
+def train_step(loss_fn: LossFn, optimizer: torch.optim.Optimizer, batch: Batch) -> float:
+    """One forward and loss, backward and Adam step; returns the loss."""
+    loss = loss_fn(batch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -237,14 +242,14 @@ def pair(name: str, dims: Dims, dev: torch.device, seed: int) -> tuple[Seq2Seq, 
     return model, build_reference(name, model).to(dev)
 
 
-def ours_forward(model: Seq2Seq) -> Forward:
-    """Teacher-forced logits of our model (the fused fast path)."""
-    return lambda b: model(b.src, b.src_lengths, b.tgt_in).logits
+def ours_loss(model: Seq2Seq) -> LossFn:
+    """Our production training loss: training.batch_loss at teacher forcing 1.0, no label smoothing."""
+    return lambda b: batch_loss(model, b, teacher_forcing=1.0, label_smoothing=0.0)[0]
 
 
-def reference_forward(reference: nn.Module) -> Forward:
-    """Teacher-forced logits of a reference model (its step loop)."""
-    return lambda b: reference(b.src, b.src_lengths, b.tgt_in)
+def reference_loss(reference: nn.Module) -> LossFn:
+    """The reference's loss: teacher-forced logits (B, T, V) of its step loop, full-softmax sequence_loss."""
+    return lambda b: sequence_loss(reference(b.src, b.src_lengths, b.tgt_in), b.tgt_out)[0]
 
 
 def warm_up(batch: Batch) -> Batch:
@@ -277,11 +282,10 @@ def bench_dims(dims: Dims, plan: Plan, dev: torch.device, seed: int) -> dict[str
 
 
 def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], repeats: int) -> dict[str, Any]:
-    """Target tokens/s of training steps, ours (as is, and with the fused loss) against the reference."""
+    """Target tokens/s of training steps, our production step against the reference's."""
     steps = {
-        "ours": partial(train_step, ours_forward(model), torch.optim.Adam(model.parameters())),
-        "ours_fused_loss": partial(fused_train_step, model, torch.optim.Adam(model.parameters())),
-        "ref": partial(train_step, reference_forward(reference), torch.optim.Adam(reference.parameters())),
+        "ours": partial(train_step, ours_loss(model), torch.optim.Adam(model.parameters())),
+        "ref": partial(train_step, reference_loss(reference), torch.optim.Adam(reference.parameters())),
     }
     for step in steps.values():
         step(warm_up(batches[0]))
@@ -292,98 +296,32 @@ def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], r
             totals[key] = totals.get(key, 0.0) + seconds
     tokens = sum(b.num_tgt_tokens for b in batches)
     out: dict[str, Any] = {"tokens": tokens, "batches": len(batches)}
-    for key in ("ours", "ours_fused_loss", "ref"):
+    for key in steps:
         out[f"{key}_tok_s"] = tokens / totals[key]
         out[f"{key}_cpu_tok_s"] = tokens / totals[f"{key}_cpu"]
-    for key in ("ours", "ours_fused_loss"):
-        out["ratio" if key == "ours" else "fused_ratio"] = ratio(out[f"{key}_tok_s"], out["ref_tok_s"])
-        out["ratio_cpu" if key == "ours" else "fused_ratio_cpu"] = ratio(out[f"{key}_cpu_tok_s"], out["ref_cpu_tok_s"])
+    out["ratio"] = ratio(out["ours_tok_s"], out["ref_tok_s"])
+    out["ratio_cpu"] = ratio(out["ours_cpu_tok_s"], out["ref_cpu_tok_s"])
     return out
 
 
-class LinearCrossEntropy(torch.autograd.Function):
-    """Mean cross-entropy of Linear(features) against targets, computed chunk by chunk (the proposed fix).
-
-    The same function as F.cross_entropy(F.linear(features, weight, bias), targets), but the (N, V) logits
-    never exist at once: each chunk's logits turn into their gradient (softmax - one-hot) / N in place while
-    they are in cache, and the gradients of features, weight and bias are accumulated in the forward pass.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, features: Tensor, weight: Tensor, bias: Tensor, targets: Tensor, chunk: int) -> Tensor:
-        """features (N, D), weight (V, D), bias (V,), targets (N,) -> mean loss ()."""
-        count = max(features.size(0), 1)
-        grad_features, grad_weight, grad_bias = torch.empty_like(features), torch.zeros_like(weight), torch.zeros_like(bias)
-        total = features.new_zeros(())
-        for start in range(0, features.size(0), chunk):
-            x, y = features[start : start + chunk], targets[start : start + chunk]  # (C, D), (C,)
-            logits = torch.addmm(bias, x, weight.t())  # (C, V)
-            log_z = logits.logsumexp(dim=1, keepdim=True)  # (C, 1)
-            total += (log_z.squeeze(1) - logits.gather(1, y.unsqueeze(1)).squeeze(1)).sum()
-            grad = logits.sub_(log_z).exp_()  # softmax (C, V), in place
-            grad[torch.arange(y.size(0), device=y.device), y] -= 1.0
-            grad.div_(count)
-            torch.mm(grad, weight, out=grad_features[start : start + chunk])
-            grad_weight.addmm_(grad.t(), x)
-            grad_bias += grad.sum(dim=0)
-        ctx.save_for_backward(grad_features, grad_weight, grad_bias)
-        return total / count
-
-    @staticmethod
-    def backward(ctx: Any, grad_loss: Tensor) -> tuple[Tensor, Tensor, Tensor, None, None]:
-        """Scale the gradients computed in forward by the incoming gradient."""
-        grad_features, grad_weight, grad_bias = ctx.saved_tensors
-        return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None
-
-
-def fused_loss(model: Seq2Seq, batch: Batch, chunk: int = 128) -> Tensor:
-    """sequence_loss of our model on batch through LinearCrossEntropy over the non-pad positions only.
-
-    The model's output layer (an untied nn.Linear) is swapped for an identity during the forward pass, so
-    that the teacher-forced path returns the features it would project (B, T, D).
-    """
-    output = model.output
-    model.output = nn.Identity()
-    try:
-        features = model(batch.src, batch.src_lengths, batch.tgt_in).logits  # (B, T, D)
-    finally:
-        model.output = output
-    keep = batch.tgt_out != PAD_ID  # (B, T)
-    return LinearCrossEntropy.apply(features[keep], output.weight, output.bias, batch.tgt_out[keep], chunk)
-
-
-def fused_train_step(model: Seq2Seq, optimizer: torch.optim.Optimizer, batch: Batch) -> float:
-    """train_step with fused_loss in place of logits + sequence_loss."""
-    loss = fused_loss(model, batch)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
 def output_features(model: Seq2Seq, batch: Batch) -> Tensor:
-    """The input of model.output in the teacher-forced pass (B, T, D), detached and requiring grad."""
-    captured: list[Tensor] = []
-    handle = model.output.register_forward_hook(lambda mod, args, out: captured.append(args[0]))
-    try:
-        with torch.no_grad():
-            model(batch.src, batch.src_lengths, batch.tgt_in)
-    finally:
-        handle.remove()
-    return captured[0].detach().requires_grad_(True)
+    """The input of model.output.proj in the teacher-forced pass (B, T, D), detached and requiring grad."""
+    with torch.no_grad():
+        features, _ = model.forward_features(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, D)
+    return features.detach().requires_grad_(True)
 
 
 def projection_share(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str, float]:
-    """Share of a training step taken by the output projection + loss (forward and backward)."""
+    """Share of our training step taken by the output projection + loss (the fused loss, forward and backward)."""
     features = output_features(model, batch)  # (B, T, D)
     optimizer = torch.optim.Adam(model.parameters())
 
     def projection() -> None:
-        """Projection and loss forward and backward only."""
-        loss, _ = sequence_loss(model.output(features), batch.tgt_out)
+        """Projection and loss forward and backward only, as batch_loss does them."""
+        loss, _ = linear_cross_entropy(features, model.output.proj, batch.tgt_out)
         loss.backward()
 
-    times = interleaved({"step": lambda: train_step(ours_forward(model), optimizer, batch), "projection": projection}, repeats)
+    times = interleaved({"step": lambda: train_step(ours_loss(model), optimizer, batch), "projection": projection}, repeats)
     model.zero_grad(set_to_none=True)
     return {"step_s": times["step"], "projection_s": times["projection"], "share": times["projection"] / times["step"]}
 
@@ -500,14 +438,14 @@ def run_experiments(dims: Dims, plan: Plan, dev: torch.device, seed: int, num_th
     """Threads 1 vs 2, adaptive softmax, skipping pad rows in the projection, grad modes for decoding."""
     batch = synthetic_batches(dims, 1, seed)[0].to(dev)
     model, reference = pair("lstm", dims, dev, seed)
-    forward, optimizer = ours_forward(model), torch.optim.Adam(model.parameters())
+    loss_fn, optimizer = ours_loss(model), torch.optim.Adam(model.parameters())
     small = Batch(batch.src[:16], batch.src_lengths[:16], batch.tgt_in[:16], batch.tgt_out[:16], batch.indices[:16])
-    train_step(forward, optimizer, warm_up(batch))
+    train_step(loss_fn, optimizer, warm_up(batch))
     threads: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(plan.repeats):
         for n, times in threads.items():
             torch.set_num_threads(n)
-            times.append(median_time(lambda: train_step(forward, optimizer, small), 1))
+            times.append(median_time(lambda: train_step(loss_fn, optimizer, small), 1))
     torch.set_num_threads(num_threads)
     thread_tok_s = {f"{n}_threads_tok_s": small.num_tgt_tokens / statistics.median(ts) for n, ts in threads.items()}
     return {
@@ -521,26 +459,26 @@ def run_experiments(dims: Dims, plan: Plan, dev: torch.device, seed: int, num_th
 def output_layer_options(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str, float]:
     """Projection + loss forward/backward: full softmax, non-pad rows only, fused, adaptive (cutoffs V/8, V/2)."""
     features = output_features(model, batch)  # (B, T, D)
-    vocab = model.tgt_vocab_size
+    proj, vocab = model.output.proj, model.tgt_vocab_size
     keep = batch.tgt_out != PAD_ID  # (B, T)
     adaptive = nn.AdaptiveLogSoftmaxWithLoss(features.size(-1), vocab, [vocab // 8, vocab // 2], div_value=4.0)
     adaptive = adaptive.to(features.device)
 
     def full() -> None:
-        """Every position through the full softmax (what the models do)."""
-        sequence_loss(model.output(features), batch.tgt_out)[0].backward()
+        """Every position through the full softmax (what the references do)."""
+        sequence_loss(proj(features), batch.tgt_out)[0].backward()
 
     def real_rows() -> None:
         """Only the non-pad positions (N, D) through the full softmax."""
-        F.cross_entropy(model.output(features[keep]), batch.tgt_out[keep]).backward()
+        F.cross_entropy(proj(features[keep]), batch.tgt_out[keep]).backward()
 
     def adaptive_softmax() -> None:
         """Only the non-pad positions through nn.AdaptiveLogSoftmaxWithLoss."""
         adaptive(features[keep], batch.tgt_out[keep]).loss.backward()
 
     def fused() -> None:
-        """Only the non-pad positions through LinearCrossEntropy (same function as `real_rows`)."""
-        LinearCrossEntropy.apply(features[keep], model.output.weight, model.output.bias, batch.tgt_out[keep], 128).backward()
+        """losses.linear_cross_entropy, what batch_loss trains with (same function as `real_rows`)."""
+        linear_cross_entropy(features, proj, batch.tgt_out)[0].backward()
 
     options = {"full": full, "non_pad_rows": real_rows, "fused_chunked": fused, "adaptive": adaptive_softmax}
     times = interleaved(options, repeats)
@@ -586,16 +524,22 @@ def markdown_report(results: dict[str, Any]) -> str:
         ),
         "",
         (
-            "| dims | model | train tok/s (ours) | train ratio (cpu time) | with fused loss | greedy ratio "
+            "Training step: ours = `training.batch_loss` (fused, chunked `linear_cross_entropy` over non-pad rows) "
+            "+ backward + Adam; reference = output layer per step + full-softmax loss + backward + Adam. "
+            "Projection share: our fused projection + loss (fwd + bwd) over our whole training step."
+        ),
+        "",
+        (
+            "| dims | model | train tok/s ours / ref | train ratio (cpu time) | greedy ratio "
             "| beam-5 ratio | demo ms ours / ref (ours cpu) | projection share |"
         ),
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for dims_name, dims in results["dims"].items():
         for name, m in dims["models"].items():
             lines.append(
-                f"| {dims_name} | {name} | {m['train']['ours_tok_s']:.0f} "
-                f"| {m['train']['ratio']:.2f}x ({m['train']['ratio_cpu']:.2f}x) | {m['train']['fused_ratio']:.2f}x "
+                f"| {dims_name} | {name} | {m['train']['ours_tok_s']:.0f} / {m['train']['ref_tok_s']:.0f} "
+                f"| {m['train']['ratio']:.2f}x ({m['train']['ratio_cpu']:.2f}x) "
                 f"| {m['greedy']['ratio']:.2f}x | {m['beam']['ratio']:.2f}x "
                 f"| {m['demo']['ours_ms']:.0f} / {m['demo']['ref_ms']:.0f} ({m['demo']['ours_cpu_ms']:.0f}) "
                 f"| {m['projection_share']['share']:.0%} |"
@@ -613,7 +557,7 @@ def markdown_report(results: dict[str, Any]) -> str:
             (
                 f"Output layer (projection + loss, fwd + bwd), speed-up over the full softmax at every position: "
                 f"non-pad rows only {layer['non_pad_rows_speedup']:.2f}x, "
-                f"fused chunked loss {layer['fused_chunked_speedup']:.2f}x, adaptive softmax {layer['adaptive_speedup']:.2f}x."
+                f"fused chunked loss (what training uses) {layer['fused_chunked_speedup']:.2f}x, adaptive softmax {layer['adaptive_speedup']:.2f}x."
             ),
             f"Reference greedy sentences/s by grad mode: {modes}.",
         ]

@@ -5,6 +5,7 @@
     evaluate                     evaluate checkpoints and baselines on a split
     visualize                    attention heatmaps and statistics
     bench                        speed against plain reference implementations
+    ablate                       one change at a time against a profile, on the validation split
     seeds                        the spread of a profile's results over several seeds
     run-all                      the whole pipeline of a profile (what run_all.sh calls)
 
@@ -103,6 +104,15 @@ def cmd_seeds(args: argparse.Namespace) -> None:
     print(run_seeds(args.profile, args.seeds, split=args.split))
 
 
+def cmd_ablate(args: argparse.Namespace) -> None:
+    """One change at a time against a profile; writes results/<profile>/ablation.md."""
+    from pathlib import Path
+
+    from .ablation import run_ablation
+
+    print(run_ablation(Path(args.spec)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="python -m seq2seq_lib", description=__doc__.splitlines()[0])
@@ -149,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
     seeds.add_argument("--split", default="test")
     seeds.set_defaults(func=cmd_seeds)
+
+    ablate = commands.add_parser("ablate", help="one change at a time against a profile (validation BLEU)")
+    ablate.add_argument("--spec", default="configs/ablations.yaml", help="the variants to run")
+    ablate.set_defaults(func=cmd_ablate)
 
     run_all = commands.add_parser("run-all", help="corpus, training, evaluation, notebooks")
     run_all.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))

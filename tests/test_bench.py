@@ -1,4 +1,8 @@
-"""The benchmark end to end at tiny dims, and that each reference computes exactly our model's function."""
+"""The benchmark end to end at tiny dims, and that each reference computes exactly our model's function.
+
+Our side of the training comparison is the production loss (`training.batch_loss`, fused and chunked); the
+reference's is its step loop and full-softmax loss. Both must give the same loss and the same gradients.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq_lib.bench import (
-    NO_EOS,
-    TINY_DIMS,
-    LinearCrossEntropy,
-    fused_loss,
-    pair,
-    run_benchmark,
-    synthetic_batches,
-)
+from torch import Tensor, nn
+
+from seq2seq_lib import bench
+from seq2seq_lib.bench import NO_EOS, TINY_DIMS, pair, run_benchmark, synthetic_batches
 from seq2seq_lib.decoding import beam_search, greedy_decode
 from seq2seq_lib.io_utils import write_jsonl_gz
-from seq2seq_lib.models import MODEL_NAMES
+from seq2seq_lib.losses import sequence_loss
+from seq2seq_lib.models import MODEL_NAMES, Seq2Seq
 from seq2seq_lib.reference_models import reference_beam, reference_greedy
-from seq2seq_lib.training import sequence_loss
+from seq2seq_lib.training import batch_loss
+
+CELL_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +52,82 @@ def test_tiny_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
     assert set(models) == set(MODEL_NAMES)
     for figures in models.values():
         assert {"train", "projection_share", "greedy", "beam", "demo"} <= set(figures)
-        assert {"ours_tok_s", "ref_tok_s", "ratio", "fused_ratio", "ratio_cpu"} <= set(figures["train"])
+        train = figures["train"]
+        assert set(train) == {
+            "tokens", "batches", "ours_tok_s", "ours_cpu_tok_s", "ref_tok_s", "ref_cpu_tok_s", "ratio", "ratio_cpu"
+        }
+        assert {"step_s", "projection_s", "share"} == set(figures["projection_share"])
         assert {"ours_sent_s", "ref_sent_s", "ratio"} <= set(figures["greedy"]) | set(figures["beam"])
         assert figures["demo"]["output_tokens"] >= figures["demo"]["min_len"]
         assert figures["train"]["ratio"] > 0 and figures["greedy"]["ratio"] > 0
     assert 0.0 <= saved["padding"]["bucketed"] < saved["padding"]["random"] < 1.0
     assert {"threads", "output_layer", "decode_grad_mode"} <= set(saved["experiments"])
+    assert {"full_s", "non_pad_rows_s", "fused_chunked_s", "adaptive_s", "fused_chunked_speedup"} <= set(
+        saved["experiments"]["output_layer"]
+    )
     assert saved["memory"]["max_rss_mb"] > 0
     assert results["targets"] == saved["targets"]
-    assert "| tiny | attention |" in (out / "bench.md").read_text()
+    report = (out / "bench.md").read_text()
+    assert "| tiny | attention |" in report and "with fused loss" not in report
+
+
+def reference_grads_by_our_names(name: str, model: Seq2Seq, reference: nn.Module) -> dict[str, Tensor]:
+    """The reference's gradients, keyed by the name of the parameter of ours that each one corresponds to.
+
+    The reference's attention Linear over [s; h_j] is [W_s | W_h] with bias b_s + b_h (see copy_weights_from),
+    so its weight gradient splits by columns and its bias gradient is that of both biases.
+    """
+    g = {key: p.grad for key, p in reference.named_parameters()}
+    out = {
+        "src_embed.weight": g["src_embed.weight"],
+        "tgt_embed.weight": g["tgt_embed.weight"],
+        "output.proj.weight": g["output.weight"],
+        "output.proj.bias": g["output.bias"],
+    }
+    if name != "attention":
+        out.update({f"{part}.{p}_l0": g[f"{part}.{p}"] for part in ("encoder", "decoder") for p in CELL_PARAMS})
+        return out
+    hidden = model.decoder.hidden_size
+    out.update({f"encoder.{p}_l0": g[f"enc_fwd.{p}"] for p in CELL_PARAMS})
+    out.update({f"encoder.{p}_l0_reverse": g[f"enc_bwd.{p}"] for p in CELL_PARAMS})
+    out.update({f"decoder.{p}": g[f"decoder.{p}"] for p in CELL_PARAMS})
+    out.update({f"{b}.{p}": g[f"{b}.{p}"] for b in ("bridge_h", "bridge_c") for p in ("weight", "bias")})
+    out.update(
+        {
+            "attention.query_proj.weight": g["attn.weight"][:, :hidden],
+            "attention.key_proj.weight": g["attn.weight"][:, hidden:],
+            "attention.query_proj.bias": g["attn.bias"],
+            "attention.key_proj.bias": g["attn.bias"],
+            "attention.v.weight": g["v.weight"],
+        }
+    )
+    return out
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_reference_computes_the_same_loss(name: str, batch) -> None:
+def test_our_training_loss_and_gradients_equal_the_references(name: str, batch) -> None:
     model, reference = pair(name, TINY_DIMS, torch.device("cpu"), seed=0)
-    ours, _ = sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in).logits, batch.tgt_out)
-    theirs, _ = sequence_loss(reference(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
     assert bool((batch.src == 0).any()) and bool((batch.tgt_out == 0).any())  # padding on both sides
+    ours, tokens = batch_loss(model, batch, teacher_forcing=1.0, label_smoothing=0.0)  # the production path
+    theirs, ref_tokens = sequence_loss(reference(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
+    assert tokens == ref_tokens == batch.num_tgt_tokens
     assert abs(ours.item() - theirs.item()) < 1e-5
+    ours.backward()
+    theirs.backward()
+    expected = reference_grads_by_our_names(name, model, reference)
+    ours_grads = {key: p.grad for key, p in model.named_parameters()}
+    assert set(expected) == set(ours_grads)  # every parameter of ours is checked
+    for key, grad in ours_grads.items():
+        torch.testing.assert_close(grad, expected[key], atol=1e-6, rtol=1e-4, msg=key)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_benchmark_times_these_losses(name: str, batch) -> None:
+    model, reference = pair(name, TINY_DIMS, torch.device("cpu"), seed=0)
+    ours, _ = batch_loss(model, batch, teacher_forcing=1.0, label_smoothing=0.0)
+    theirs, _ = sequence_loss(reference(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
+    assert bench.ours_loss(model)(batch).item() == ours.item()
+    assert bench.reference_loss(reference)(batch).item() == theirs.item()
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -81,28 +141,3 @@ def test_reference_decoding_matches_ours(name: str, batch) -> None:
     assert all(len(tokens) == 12 for tokens in ref_greedy)
     # with <eos> forbidden until max_len, both beams keep the hypothesis of the highest log-probability
     assert beam_search(model, src, lengths, 3, 8, min_len=8).tokens == ref_beam
-
-
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_fused_loss_matches_sequence_loss_and_its_gradients(name: str, batch) -> None:
-    model, _ = pair(name, TINY_DIMS, torch.device("cpu"), seed=0)
-    loss, _ = sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in).logits, batch.tgt_out)
-    loss.backward()
-    expected = {key: p.grad.clone() for key, p in model.named_parameters()}
-    model.zero_grad(set_to_none=True)
-    fused = fused_loss(model, batch, chunk=100)
-    fused.backward()
-    assert abs(fused.item() - loss.item()) < 1e-5
-    for key, p in model.named_parameters():
-        torch.testing.assert_close(p.grad, expected[key], atol=1e-6, rtol=1e-4, msg=key)
-
-
-def test_linear_cross_entropy_scales_with_the_incoming_gradient() -> None:
-    gen = torch.Generator().manual_seed(0)
-    features = torch.randn(10, 4, generator=gen, requires_grad=True)
-    weight, bias = torch.randn(7, 4, generator=gen), torch.randn(7, generator=gen)
-    targets = torch.randint(0, 7, (10,), generator=gen)
-    (3 * LinearCrossEntropy.apply(features, weight, bias, targets, 3)).backward()
-    expected_features = features.detach().clone().requires_grad_(True)
-    (3 * torch.nn.functional.cross_entropy(expected_features @ weight.t() + bias, targets)).backward()
-    torch.testing.assert_close(features.grad, expected_features.grad)

@@ -48,3 +48,23 @@ def test_readme_results_block_is_replaced(tmp_path):
     assert update_readme_results("quick", "| a |\n", readme)
     assert readme.read_text() == "# T\n<!-- results:quick:start -->\n| a |\n<!-- results:quick:end -->\ntail\n"
     assert not update_readme_results("full", "| b |", readme)
+
+
+def test_ablation_spec_errors_are_one_line(tmp_path, capsys):
+    spec = tmp_path / "ablations.yaml"
+    spec.write_text("base: quick\nvariants: {}\n")
+    assert main(["ablate", "--spec", str(spec)]) == 2
+    assert "missing key 'model'" in capsys.readouterr().err
+    assert main(["ablate", "--spec", str(tmp_path / "none.yaml")]) == 2
+    assert "ablation spec not found" in capsys.readouterr().err
+
+
+def test_committed_ablation_spec_names_valid_overrides():
+    from seq2seq_lib.ablation import load_spec, slug
+    from seq2seq_lib.config import PROJECT_ROOT, load_config, profile_config_path
+
+    spec = load_spec(PROJECT_ROOT / "configs" / "ablations.yaml")
+    names = list(spec["variants"])
+    assert len({slug(n) for n in names}) == len(names)
+    for overrides in spec["variants"].values():
+        load_config(profile_config_path(spec["base"]), {**spec["common"], **(overrides or {})})
