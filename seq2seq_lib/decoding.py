@@ -77,6 +77,7 @@ def beam_search(
     src_lengths: Tensor,
     beam_width: int,
     max_len: int,
+    *,
     length_penalty: float = 0.6,
     min_len: int = 0,
     no_repeat_ngram: int = 0,
@@ -162,7 +163,8 @@ def decode(
         return greedy_decode(model, src, src_lengths, max_len, sos_id, eos_id)
     if method == "beam":
         return beam_search(
-            model, src, src_lengths, beam_width, max_len, length_penalty, min_len, no_repeat_ngram, sos_id, eos_id
+            model, src, src_lengths, beam_width, max_len, length_penalty=length_penalty, min_len=min_len,
+            no_repeat_ngram=no_repeat_ngram, sos_id=sos_id, eos_id=eos_id,
         )
     raise UserError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
 

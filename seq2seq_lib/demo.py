@@ -103,7 +103,7 @@ def generate_code(
     ids = pre.encode_src(docstring)
     src = torch.tensor([ids], dtype=torch.long)  # (1, S)
     with torch_threads(DECODE_THREADS):
-        result = beam_search(loaded.model, src, torch.tensor([len(ids)]), beam_width, max_len, _length_penalty(loaded))
+        result = beam_search(loaded.model, src, torch.tensor([len(ids)]), beam_width, max_len, length_penalty=_length_penalty(loaded))
     tokens = result.tokens[0]
     code = pre.decode_tgt(tokens)
     attention = result.attention[0].numpy() if result.attention is not None else None  # (T, S)

@@ -156,3 +156,14 @@ def test_decoding_restores_training_mode_and_rejects_unknown_methods() -> None:
     assert model.training
     with pytest.raises(UserError, match="greedy, beam"):
         decode(model, src, lengths, method="sample")
+
+
+@pytest.mark.parametrize("name", ["rnn", "attention"])
+def test_decode_dispatches_with_every_option(name: str) -> None:
+    model = peaked_model(name, 12)
+    src, lengths = source_batch([5, 3, 4])
+    direct = beam_search(model, src, lengths, 3, 9, length_penalty=0.6, min_len=2, no_repeat_ngram=2)
+    dispatched = decode(model, src, lengths, method="beam", max_len=9, beam_width=3, min_len=2, no_repeat_ngram=2)
+    assert dispatched.tokens == direct.tokens
+    assert all(len(tokens) >= 2 for tokens in dispatched.tokens)
+    assert decode(model, src, lengths, method="greedy", max_len=9).tokens == greedy_decode(model, src, lengths, 9).tokens
