@@ -1,10 +1,10 @@
-"""Fill the GitHub repository into the notebooks' Colab/Binder badges and Colab clone cells.
+"""Fill the GitHub repository into the README's and notebooks' Colab/Binder badges and Colab clone cells.
 
     .venv/bin/python scripts/set_repo_url.py owner/name          (or https://github.com/owner/name)
 
 The one source of the repository is REPO_SLUG in scripts/make_notebooks.py (a placeholder until the
-repository is public). This script replaces the current slug by the given one there and in every
-notebooks/*.ipynb, so the committed notebooks and any later regeneration agree.
+repository is public). This script replaces the current slug by the given one there, in README.md and
+in every notebooks/*.ipynb, so the committed notebooks and any later regeneration agree.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def set_repo_url(new_slug: str) -> list[Path]:
         raise SystemExit(f"no REPO_SLUG line in {GENERATOR.relative_to(ROOT)}")
     old_slug = match.group(1)
     changed = []
-    for path in [GENERATOR, *sorted((ROOT / "notebooks").glob("*.ipynb"))]:
+    for path in [GENERATOR, ROOT / "README.md", *sorted((ROOT / "notebooks").glob("*.ipynb"))]:
         text = path.read_text(encoding="utf-8")
         if old_slug in text and old_slug != new_slug:
             path.write_text(text.replace(old_slug, new_slug), encoding="utf-8")

@@ -49,6 +49,16 @@ def _copy_output(output: nn.Linear, model: Seq2Seq) -> None:
     output.load_state_dict(layer.proj.state_dict())
 
 
+
+def teacher_forced_steps(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
+    """The tutorial loop: encode, then call model.step once per target position; logits (B, T, V)."""
+    enc = model.encode(src, src_lengths)
+    state, outputs = enc[0], []
+    for t in range(tgt_in.size(1)):
+        logits, state, _ = model.step(tgt_in[:, t], state, enc)  # (B, V)
+        outputs.append(logits)
+    return torch.stack(outputs, dim=1)
+
 class RefRecurrentSeq2Seq(nn.Module):
     """Tutorial RNN / LSTM encoder-decoder: the encoder's final state is the decoder's initial state."""
 
@@ -80,12 +90,7 @@ class RefRecurrentSeq2Seq(nn.Module):
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher-forced logits (B, T, V), one step (cell + output layer) at a time."""
-        enc = self.encode(src, src_lengths)
-        state, outputs = enc[0], []
-        for t in range(tgt_in.size(1)):
-            logits, state, _ = self.step(tgt_in[:, t], state, enc)
-            outputs.append(logits)
-        return torch.stack(outputs, dim=1)
+        return teacher_forced_steps(self, src, src_lengths, tgt_in)
 
     @torch.no_grad()
     def copy_weights_from(self, model: Seq2Seq) -> None:
@@ -150,13 +155,8 @@ class RefAttentionSeq2Seq(nn.Module):
         return logits, (h, c), weights
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
-        """Teacher-forced logits (B, T, V), one step at a time."""
-        enc = self.encode(src, src_lengths)
-        state, outputs = enc[0], []
-        for t in range(tgt_in.size(1)):
-            logits, state, _ = self.step(tgt_in[:, t], state, enc)
-            outputs.append(logits)
-        return torch.stack(outputs, dim=1)
+        """Teacher-forced logits (B, T, V), one step (cell + output layer) at a time."""
+        return teacher_forced_steps(self, src, src_lengths, tgt_in)
 
     @torch.no_grad()
     def copy_weights_from(self, model: Seq2Seq) -> None:
