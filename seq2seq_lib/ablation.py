@@ -40,14 +40,19 @@ def load_spec(path: Path) -> dict[str, Any]:
 
 
 def run_variant(spec: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Train and score one variant; returns its table row."""
+    """Train and score one variant; returns its table row.
+
+    A variant that changes only decoding reuses the first (baseline) variant's trained model.
+    """
     model = spec["model"]
-    settings = {**spec.get("common", {}), **overrides, "profile": f"ablation-{slug(name)}", "models": [model]}
+    decoding_only = bool(overrides) and all(key.startswith("decoding.") for key in overrides)
+    trained_as = next(iter(spec["variants"])) if decoding_only else name
+    settings = {**spec.get("common", {}), **overrides, "profile": f"ablation-{slug(trained_as)}", "models": [model]}
     config = load_config(profile_config_path(spec["base"]), settings)
     result = train_models(config, [model])[model]
     scores = {}
     for split, limit in (("valid", VALID_EXAMPLES), ("test", None)):
-        out_dir = run_paths(config).results_dir / split
+        out_dir = PROJECT_ROOT / "results" / f"ablation-{slug(name)}" / split
         if not (out_dir / f"summary_{split}.json").is_file():
             evaluate_models(config, [model], split=split, max_examples=limit, out_dir=out_dir, baselines=False)
         scores[split] = load_summaries(out_dir, split)[0]["metrics"]
