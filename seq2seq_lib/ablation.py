@@ -61,6 +61,7 @@ def run_variant(spec: dict[str, Any], name: str, overrides: dict[str, Any]) -> d
         "valid BLEU": f"{scores['valid']['bleu']:.2f}",
         "test BLEU": f"{scores['test']['bleu']:.2f}",
         "test parses %": f"{100 * scores['test']['syntax_valid']:.1f}",
+        "test length ratio": f"{scores['test']['length_ratio']:.2f}",
         "train min": f"{result.train_seconds / 60:.1f}",
         "epochs": len(result.history),
     }

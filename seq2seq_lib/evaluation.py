@@ -106,6 +106,7 @@ def _table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "exact %": round(100 * m["exact_match"], 2),
             "parses %": round(100 * m["syntax_valid"], 1),
             "distinct %": round(100 * m["distinct_share"], 1),
+            "length ratio": round(m["length_ratio"], 2),
             "params": s.get("parameters", ""),
             "train min": round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "",
             "decode sent/s": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "",

@@ -405,6 +405,11 @@ HEADLINE_METRICS: dict[str, MetricFn] = {
 }
 
 
+def length_ratio(examples: Sequence[dict[str, Any]]) -> float:
+    """Generated tokens over reference tokens for the whole corpus (below 1, BLEU's brevity penalty bites)."""
+    return sum(e["hyp_len"] for e in examples) / max(sum(e["ref_len"] for e in examples), 1)
+
+
 def headline_metrics(stats: np.ndarray) -> dict[str, float]:
     """Every metric of `HEADLINE_METRICS` on an (N, K) statistics matrix."""
     sums = np.asarray(stats).sum(axis=0)
@@ -430,6 +435,7 @@ def evaluate_outputs(
     stats = stats_matrix(examples)
     metrics: dict[str, float | None] = {**headline_metrics(stats)}
     metrics["distinct_share"] = distinct_share(hypotheses)
+    metrics["length_ratio"] = length_ratio(examples)
     codebleu = codebleu_score(hypotheses, references) if with_codebleu else None
     metrics["codebleu"] = codebleu["codebleu"] if codebleu else None
     ci = {}

@@ -321,3 +321,10 @@ def test_breakdown_by_length():
     assert [(r["bucket"], r["count"]) for r in rows] == [("<5", 1), ("10-19", 1), (">=20", 1)]
     assert rows[2]["bleu"] == pytest.approx(100.0) and rows[2]["token_accuracy"] == 1.0
     assert rows[0]["bleu"] == pytest.approx(M.corpus_bleu(hyps[:1], REFS[:1]))
+
+
+def test_length_ratio_is_generated_over_reference_tokens():
+    result = M.evaluate_outputs(["def f():\n    pass\n", ""], ["def f():\n    return 1\n", "x = 1\n"], n_resamples=0, with_codebleu=False)
+    hyp = len(M.code_tokens("def f():\n    pass\n"))
+    ref = len(M.code_tokens("def f():\n    return 1\n")) + len(M.code_tokens("x = 1\n"))
+    assert result["metrics"]["length_ratio"] == pytest.approx(hyp / ref)
