@@ -411,10 +411,14 @@ def char_alphabet() -> list[str]:
 def _train_bpe(word_counts: Counter[str], vocab_size: int, min_freq: int) -> Tokenizer:
     """Train a `##`-continuation BPE on weighted words (each word is one pre-token)."""
     tokenizer = Tokenizer(BPE(unk_token=UNK_PIECE, continuing_subword_prefix=CONT))
+    # The trainer numbers `##x` pieces in hash-map order, and merges of equal count are ranked by those
+    # numbers, so a vocabulary could differ from run to run (tokenizers issue #1794). Registering every
+    # `##x` up front, sorted, fixes their numbers and makes training deterministic.
+    continuations = sorted({CONT + c for c in _BPE_ALPHABET} | {CONT + c for word in word_counts for c in word[1:]})
     trainer = BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=min_freq,
-        special_tokens=[UNK_PIECE],
+        special_tokens=[UNK_PIECE, *continuations],
         initial_alphabet=_BPE_ALPHABET,
         limit_alphabet=len(_BPE_ALPHABET) + 100,
         continuing_subword_prefix=CONT,

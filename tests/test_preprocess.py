@@ -81,3 +81,13 @@ def test_options_and_errors(tmp_path: Path) -> None:
         Preprocessor.fit([])
     with pytest.raises(UserError):
         Preprocessor.load(tmp_path)
+
+
+def test_fitting_twice_gives_identical_preprocessors():
+    """Same data, same vocabularies and merges (the BPE trainer's tie-breaking is made deterministic)."""
+    from seq2seq_lib.corpus import load_split
+
+    records = load_split("data/sample", "train")[:1500]
+    first = Preprocessor.fit(records, 600, 600, 2).to_dict()
+    second = Preprocessor.fit(records, 600, 600, 2).to_dict()
+    assert first == second
