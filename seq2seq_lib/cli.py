@@ -71,6 +71,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         config.decoding.method, config.decoding.beam_width = "beam", args.beam
     if args.greedy:
         config.decoding.method = "greedy"
+    if args.max_len is not None:
+        config.decoding.max_len = args.max_len
     table = evaluate_models(config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples)
     print(table)
 
@@ -139,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", help="train, valid or test")
     evaluate.add_argument("--beam", type=int, help="beam width (default: the config's decoding)")
     evaluate.add_argument("--greedy", action="store_true", help="greedy decoding")
+    evaluate.add_argument("--max-len", type=int, help="longest output in pieces (default: the config's)")
     evaluate.add_argument("--max-examples", type=int, help="evaluate only the first N pairs (quick checks)")
     evaluate.set_defaults(func=cmd_evaluate)
 

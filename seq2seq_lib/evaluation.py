@@ -155,7 +155,7 @@ def evaluate_models(
     configure_threads(config)
     device = resolve_device(config.device)
     records = load_records(config, split)[:max_examples]
-    out_dir = out_dir or paths.results_dir
+    out_dir = out_dir or (paths.results_dir if split == "test" else paths.results_dir / split)
     summaries, stats = [], {}
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)

@@ -103,9 +103,10 @@ def model_kwargs(config: Config, data: TrainingData) -> dict[str, Any]:
 
 
 def _same_experiment(saved: dict[str, Any], current: dict[str, Any]) -> bool:
-    """True when two config dicts differ at most in the number of epochs (so training can be extended)."""
+    """True when two configs train the same way: they may differ in decoding and in the number of epochs."""
     def strip(c: dict[str, Any]) -> dict[str, Any]:
-        return {**c, "training": {k: v for k, v in c["training"].items() if k != "epochs"}}
+        training = {k: v for k, v in c["training"].items() if k != "epochs"}
+        return {**{k: v for k, v in c.items() if k != "decoding"}, "training": training}
 
     return strip(saved) == strip(current)
 
