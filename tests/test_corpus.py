@@ -127,8 +127,10 @@ def test_stats_on_tiny_build(tiny_setup, tmp_path):
     assert stats["total"]["pairs"] == sum(s["pairs"] for s in stats["splits"].values()) == 27
     assert stats["total"]["packages"] == 4
     assert stats["total"]["doc_tokens"]["max"] >= stats["total"]["doc_tokens"]["p50"] >= 3
+    train = corpus.load_split(tmp_path / "out", "train")
+    assert stats["train_vocabulary"]["code_types"] == len({t for r in train for t in r["func_code_tokens"]})
     text = corpus.format_stats(stats)
-    assert "train" in text and "largest valid packages" in text
+    assert "train" in text and "largest valid packages" in text and "train vocabulary" in text
 
 
 def test_load_split_errors(tmp_path):
