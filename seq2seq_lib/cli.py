@@ -73,7 +73,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         config.decoding.method = "greedy"
     if args.max_len is not None:
         config.decoding.max_len = args.max_len
-    table = evaluate_models(config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples)
+    table = evaluate_models(
+        config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples,
+        with_codebleu=args.codebleu,
+    )
     print(table)
 
 
@@ -141,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", help="train, valid or test")
     evaluate.add_argument("--beam", type=int, help="beam width (default: the config's decoding)")
     evaluate.add_argument("--greedy", action="store_true", help="greedy decoding")
+    evaluate.add_argument("--codebleu", action="store_true", help="also CodeBLEU (slow on long outputs)")
     evaluate.add_argument("--max-len", type=int, help="longest output in pieces (default: the config's)")
     evaluate.add_argument("--max-examples", type=int, help="evaluate only the first N pairs (quick checks)")
     evaluate.set_defaults(func=cmd_evaluate)

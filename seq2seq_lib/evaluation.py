@@ -58,7 +58,7 @@ def generate(loaded: LoadedModel, records: list[dict], decoding: DecodingConfig,
     return Generation(hypotheses, time.perf_counter() - started)
 
 
-def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: bool = True) -> dict[str, Any]:
+def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: bool = False) -> dict[str, Any]:
     """Headline metrics with 95% bootstrap intervals, length breakdowns and per-example scores."""
     references = [r["func_code_string"] for r in records]
     result = metrics.evaluate_outputs(
@@ -148,7 +148,7 @@ def evaluate_baselines(config: Config, records: list[dict]) -> dict[str, list[st
 
 def evaluate_models(
     config: Config, names: list[str], split: str = "test", max_examples: int | None = None,
-    out_dir: Path | None = None, baselines: bool = True,
+    out_dir: Path | None = None, baselines: bool = True, with_codebleu: bool = False,
 ) -> str:
     """Evaluate models (and baselines) on a split; write results, tables and significance; return the Markdown table."""
     paths = run_paths(config)
@@ -160,7 +160,7 @@ def evaluate_models(
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
         generation = generate(loaded, records, config.decoding, device)
-        scored = score(generation.hypotheses, records, config.seed)
+        scored = score(generation.hypotheses, records, config.seed, with_codebleu)
         stats[name] = scored["stats"]
         extra = {
             "split": split,
@@ -176,7 +176,7 @@ def evaluate_models(
         summaries.append(write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra))
         print(f"[evaluate] {name}: BLEU {scored['metrics']['bleu']:.2f} on {len(records)} {split} pairs")
     for system, hypotheses in (evaluate_baselines(config, records) if baselines else {}).items():
-        scored = score(hypotheses, records, config.seed)
+        scored = score(hypotheses, records, config.seed, with_codebleu)
         folder = system.split(" ")[0]
         summaries.append(write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, {"split": split}))
     significance = {

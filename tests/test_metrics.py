@@ -329,13 +329,3 @@ def test_length_ratio_is_generated_over_reference_tokens():
     ref = len(M.code_tokens("def f():\n    return 1\n")) + len(M.code_tokens("x = 1\n"))
     assert result["metrics"]["length_ratio"] == pytest.approx(hyp / ref)
 
-
-def test_codebleu_gives_up_past_its_time_limit(monkeypatch):
-    import time
-
-    import codebleu
-
-    monkeypatch.setattr(codebleu, "calc_codebleu", lambda *a, **k: time.sleep(5))
-    started = time.perf_counter()
-    assert M.codebleu_score(["x = 1\n"], ["x = 1\n"], timeout_s=1) is None
-    assert time.perf_counter() - started < 3
