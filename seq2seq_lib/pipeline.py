@@ -73,7 +73,9 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
     if profile == SHIPPED_PROFILE:
         for name in config.models:
-            export_weights(paths.model_dir(name) / "checkpoint.pt", SHIPPED_WEIGHTS_DIR / profile / f"{name}.pt")
+            checkpoint, shipped = paths.model_dir(name) / "checkpoint.pt", SHIPPED_WEIGHTS_DIR / profile / f"{name}.pt"
+            if not shipped.is_file() or shipped.stat().st_mtime < checkpoint.stat().st_mtime:
+                export_weights(checkpoint, shipped)  # only when retrained: the weights stay byte-identical in git
     if "attention" in config.models:
         _stage("attention", timings, lambda: visualize_attention(config, num_examples=5, summary=True))
     if profile != "smoke":
