@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -15,15 +14,6 @@ from seq2seq_lib.errors import UserError
 from seq2seq_lib.models import MODEL_NAMES, Seq2Seq, build_model
 
 SOS, EOS = 1, 2
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors: one intra-op thread avoids OpenMP spin-waiting on a busy machine (10x faster here)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def peaked_model(name: str, tgt_vocab: int, seed: int = 0) -> Seq2Seq:

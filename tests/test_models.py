@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -13,15 +12,6 @@ from seq2seq_lib.errors import UserError
 from seq2seq_lib.models import MODEL_NAMES, Seq2Seq, build_model, count_parameters
 
 PAD, SOS, EOS = 0, 1, 2
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors: one intra-op thread avoids OpenMP spin-waiting on a busy machine (10x faster here)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def random_batch(
