@@ -25,6 +25,7 @@ from .errors import UserError
 from .experiment import TrainingData, resolve_device
 from .io_utils import write_json, write_text
 from .losses import linear_cross_entropy, sequence_loss
+from .metrics import teacher_forced_accuracy
 from .models import build_model
 from .models.base import Seq2Seq
 from .vocab import PAD_ID
@@ -70,8 +71,7 @@ def validate(model: Seq2Seq, dataset: EncodedDataset, batch_size: int, device: t
         loss, tokens = sequence_loss(logits, batch.tgt_out)
         total_loss += loss.item() * tokens
         total_tokens += tokens
-        mask = batch.tgt_out != PAD_ID
-        correct += int(((logits.argmax(-1) == batch.tgt_out) & mask).sum())
+        correct += teacher_forced_accuracy(logits, batch.tgt_out, PAD_ID)[0]
     mean = total_loss / max(total_tokens, 1)
     return {"valid_loss": mean, "valid_ppl": math.exp(min(mean, 50.0)), "valid_token_acc": correct / max(total_tokens, 1)}
 
