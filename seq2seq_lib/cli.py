@@ -106,7 +106,7 @@ def cmd_seeds(args: argparse.Namespace) -> None:
     """Train and evaluate a profile with several seeds and report the spread."""
     from .pipeline import run_seeds
 
-    print(run_seeds(args.profile, args.seeds, split=args.split))
+    print(run_seeds(args.profile, args.seeds, split=args.split, max_examples=args.max_examples))
 
 
 def cmd_ablate(args: argparse.Namespace) -> None:
@@ -165,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     seeds.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
     seeds.add_argument("--split", default="test")
+    seeds.add_argument("--max-examples", type=int, help="evaluate only the first N pairs (quick checks)")
     seeds.set_defaults(func=cmd_seeds)
 
     ablate = commands.add_parser("ablate", help="one change at a time against a profile (validation BLEU)")

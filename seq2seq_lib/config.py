@@ -68,6 +68,8 @@ class TrainingConfig:
     plateau_factor: float = 0.5
     plateau_patience: int = 1
     early_stopping_patience: int = 3
+    select_by: str = "loss"  # "loss": keep the epoch of lowest validation loss; "bleu": of highest validation BLEU
+    bleu_pairs: int = 300  # validation pairs decoded (with the config's decoding) per epoch when select_by is "bleu"
     num_threads: int = 0  # 0: leave torch's default
     amp: bool = False  # mixed precision, CUDA only
 
@@ -82,6 +84,7 @@ class DecodingConfig:
     max_len: int = 200
     min_len: int = 0
     no_repeat_ngram: int = 0
+    eos_penalty: float = 0.0  # subtracted from log p(<eos>) at every step: > 0 gives longer outputs
 
 
 @dataclass

@@ -43,26 +43,41 @@ def gnmt_length_penalty(length: int, alpha: float) -> float:
 
 
 def greedy_decode(
-    model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len: int, sos_id: int = SOS_ID, eos_id: int = EOS_ID
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    max_len: int,
+    *,
+    min_len: int = 0,
+    no_repeat_ngram: int = 0,
+    eos_penalty: float = 0.0,
+    sos_id: int = SOS_ID,
+    eos_id: int = EOS_ID,
 ) -> DecodeResult:
-    """Pick the most likely token at every step for the whole batch src (B, S), until all emit <eos>."""
+    """Pick the most likely allowed token at every step for the whole batch src (B, S), until all emit <eos>.
+
+    `min_len`, `no_repeat_ngram` and `eos_penalty` shape the choice exactly as in beam_search.
+    """
     with _inference(model):
         enc = model.encode(src, src_lengths)
         state = enc.state
         tokens = torch.full((src.size(0),), sos_id, dtype=torch.long, device=src.device)  # (B,)
         finished = torch.zeros_like(tokens, dtype=torch.bool)  # (B,)
         scores = torch.zeros(src.size(0), device=src.device)  # (B,)
-        steps, attns = [], []
+        generated = torch.empty(src.size(0), 0, dtype=torch.long, device=src.device)  # (B, t)
+        attns = []
         for _ in range(max_len):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B, V), (B, S) | None
-            best, tokens = torch.log_softmax(logits, dim=-1).max(dim=-1)  # (B,), (B,)
+            log_probs = torch.log_softmax(logits, dim=-1)  # (B, V)
+            _apply_constraints(log_probs, generated, min_len, no_repeat_ngram, eos_penalty, eos_id)
+            best, tokens = log_probs.max(dim=-1)  # (B,), (B,)
             scores += best.masked_fill(finished, 0.0)
-            steps.append(tokens)
+            generated = torch.cat([generated, tokens.unsqueeze(1)], dim=1)  # (B, t + 1)
             attns.append(attn)
             finished |= tokens == eos_id
             if finished.all():
                 break
-        outputs = [_until_eos(row, eos_id) for row in torch.stack(steps, dim=1).tolist()]  # B lists of <= T ids
+        outputs = [_until_eos(row, eos_id) for row in generated.tolist()]  # B lists of <= T ids
         attention = None
         if model.has_attention:
             stacked = torch.stack(attns, dim=1)  # (B, T, S)
@@ -81,6 +96,7 @@ def beam_search(
     length_penalty: float = 0.6,
     min_len: int = 0,
     no_repeat_ngram: int = 0,
+    eos_penalty: float = 0.0,
     exact_stop: bool = False,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
@@ -91,8 +107,10 @@ def beam_search(
     counts <eos>. Each sentence keeps its best finished hypothesis and stops once it beats every alive one
     scored at the current length (the usual heuristic; exact when length_penalty is 0). With `exact_stop`
     it waits until no alive hypothesis could win even under the largest penalty (slow: almost always max_len
-    steps; the tests use it to compare with exhaustive search). Hypotheses alive at max_len compete as they are. `min_len` forbids <eos> before that many
-    tokens; `no_repeat_ngram` = n > 0 forbids repeating any n-gram within a hypothesis.
+    steps; the tests use it to compare with exhaustive search). Hypotheses alive at max_len compete as they are.
+    `min_len` forbids <eos> before that many tokens; `no_repeat_ngram` = n > 0 forbids repeating any n-gram
+    within a hypothesis; `eos_penalty` is subtracted from the log-probability of <eos> at every step (a
+    length reward against the short outputs that greedy and beam search favour; tuned on validation).
     """
     with _inference(model):
         batch, k, device = src.size(0), beam_width, src.device
@@ -110,7 +128,7 @@ def beam_search(
         for t in range(1, max_len + 1):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
-            _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_id)
+            _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_penalty, eos_id)
             vocab = log_probs.size(1)
             candidates = (alive_scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
             top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K): >= K are not <eos>
@@ -155,16 +173,23 @@ def decode(
     length_penalty: float = 0.6,
     min_len: int = 0,
     no_repeat_ngram: int = 0,
+    eos_penalty: float = 0.0,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
 ) -> DecodeResult:
-    """Decode src (B, S) with `method` ("greedy" or "beam"); beam options are ignored for greedy."""
+    """Decode src (B, S) with `method` ("greedy" or "beam"); beam_width and length_penalty apply to beam only.
+
+    The keyword arguments are DecodingConfig's fields: `decode(model, src, lengths, **vars(config.decoding))`.
+    """
     if method == "greedy":
-        return greedy_decode(model, src, src_lengths, max_len, sos_id, eos_id)
+        return greedy_decode(
+            model, src, src_lengths, max_len, min_len=min_len, no_repeat_ngram=no_repeat_ngram,
+            eos_penalty=eos_penalty, sos_id=sos_id, eos_id=eos_id,
+        )
     if method == "beam":
         return beam_search(
             model, src, src_lengths, beam_width, max_len, length_penalty=length_penalty, min_len=min_len,
-            no_repeat_ngram=no_repeat_ngram, sos_id=sos_id, eos_id=eos_id,
+            no_repeat_ngram=no_repeat_ngram, eos_penalty=eos_penalty, sos_id=sos_id, eos_id=eos_id,
         )
     raise UserError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
 
@@ -194,8 +219,11 @@ class _BestHypotheses:
         return DecodeResult(self.tokens, self.scores.tolist(), attention)
 
 
-def _apply_constraints(log_probs: Tensor, seqs: Tensor, min_len: int, no_repeat_ngram: int, eos_id: int) -> None:
-    """Set to -inf (in place) the tokens of log_probs (N, V) that would break min_len or no_repeat_ngram."""
+def _apply_constraints(
+    log_probs: Tensor, seqs: Tensor, min_len: int, no_repeat_ngram: int, eos_penalty: float, eos_id: int
+) -> None:
+    """Lower <eos> by eos_penalty and set to -inf the tokens that would break min_len or no_repeat_ngram (in place)."""
+    log_probs[:, eos_id] -= eos_penalty
     if seqs.size(1) < min_len:
         log_probs[:, eos_id] = float("-inf")
     if no_repeat_ngram > 0:

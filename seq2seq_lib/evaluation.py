@@ -20,11 +20,13 @@ import torch
 from . import metrics
 from .baselines import RetrievalBaseline, TrivialBaseline
 from .batching import encode_records, make_loader
-from .checkpoints import LoadedModel, find_model_checkpoint, load_model
+from .checkpoints import find_model_checkpoint, load_model
 from .config import Config, DecodingConfig
 from .decoding import decode
 from .experiment import configure_threads, load_records, resolve_device, run_paths, training_records
 from .io_utils import read_json, write_json, write_text
+from .models.base import Seq2Seq
+from .preprocess import Preprocessor
 from .progress import tqdm
 
 DOC_LENGTH_EDGES = (8, 16, 32)  # docstring tokens: <8, 8-15, 16-31, >=32
@@ -40,22 +42,29 @@ class Generation:
     seconds: float
 
 
-def generate(loaded: LoadedModel, records: list[dict], decoding: DecodingConfig, device: torch.device, batch_size: int = 64) -> Generation:
-    """Decode every record's docstring with a trained model (order preserved)."""
-    dataset, _ = encode_records(records, loaded.preprocessor)  # no limits: every pair counts
+def generate(
+    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
+    batch_size: int = 64, desc: str = "decode",
+) -> Generation:
+    """Decode every record's docstring with a model (order preserved)."""
+    dataset, _ = encode_records(records, preprocessor)  # no limits: every pair counts
     hypotheses: list[str] = [""] * len(records)
     started = time.perf_counter()
     loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
-    for batch in tqdm(loader, desc=f"decode {loaded.name}", leave=False):
+    for batch in tqdm(loader, desc=desc, leave=False):
         batch = batch.to(device)
-        result = decode(
-            loaded.model, batch.src, batch.src_lengths, method=decoding.method, max_len=decoding.max_len,
-            beam_width=decoding.beam_width, length_penalty=decoding.length_penalty,
-            min_len=decoding.min_len, no_repeat_ngram=decoding.no_repeat_ngram,
-        )
+        result = decode(model, batch.src, batch.src_lengths, **vars(decoding))
         for index, tokens in zip(batch.indices.tolist(), result.tokens):
-            hypotheses[dataset.indices[index]] = loaded.preprocessor.decode_tgt(tokens)
+            hypotheses[dataset.indices[index]] = preprocessor.decode_tgt(tokens)
     return Generation(hypotheses, time.perf_counter() - started)
+
+
+def validation_bleu(
+    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
+) -> float:
+    """Corpus BLEU of the model's decoded outputs against the records' code (checkpoint selection)."""
+    generation = generate(model, preprocessor, records, decoding, device, desc="validation BLEU")
+    return metrics.corpus_bleu(generation.hypotheses, [r["func_code_string"] for r in records])
 
 
 def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: bool = False) -> dict[str, Any]:
@@ -159,7 +168,7 @@ def evaluate_models(
     summaries, stats = [], {}
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
-        generation = generate(loaded, records, config.decoding, device)
+        generation = generate(loaded.model, loaded.preprocessor, records, config.decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, config.seed, with_codebleu)
         stats[name] = scored["stats"]
         extra = {

@@ -153,6 +153,7 @@ class TrainingData:
     train: EncodedDataset
     valid: EncodedDataset
     counts: dict
+    valid_records: list[dict]  # the validation records before the length limits (for validation BLEU)
 
 
 def prepare_training_data(config: Config, paths: RunPaths) -> TrainingData:
@@ -163,6 +164,7 @@ def prepare_training_data(config: Config, paths: RunPaths) -> TrainingData:
     train, train_counts = encode_records(train_records, preprocessor, **limits)
     train = subsample(train, config.data.max_train_pairs, config.seed)
     train_counts["used"] = len(train)
-    valid, valid_counts = encode_records(validation_records(config), preprocessor, **limits)
+    valid_records = validation_records(config)
+    valid, valid_counts = encode_records(valid_records, preprocessor, **limits)
     counts = {"train": train_counts, "valid": valid_counts}
-    return TrainingData(preprocessor, train, valid, counts)
+    return TrainingData(preprocessor, train, valid, counts, valid_records)

@@ -36,8 +36,11 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
     for name in names:
         model_dir = paths.model_dir(name)
         results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
-        best = results[name].best_valid_loss
-        print(f"[train] {name}: best validation loss {best:.3f}, {results[name].train_seconds:.0f}s of training")
+        result = results[name]
+        print(
+            f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch} "
+            f"(by {config.training.select_by}), {result.train_seconds:.0f}s of training"
+        )
     return results
 
 
@@ -89,7 +92,7 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     return timings
 
 
-def run_seeds(profile: str, seeds: list[int], split: str = "test") -> str:
+def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples: int | None = None) -> str:
     """Train and evaluate every model of a profile once per seed; write the spread as a table."""
     import statistics
 
@@ -99,7 +102,7 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test") -> str:
         config = load_config(profile_config_path(profile), {"seed": seed})
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
         train_models(config, list(config.models))
-        evaluate_models(config, list(config.models), split=split, out_dir=out_dir, baselines=False)
+        evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
         for summary in load_summaries(out_dir, split):
             rows.setdefault(summary["system"], []).append(summary["metrics"]["bleu"])
     table = format_markdown([

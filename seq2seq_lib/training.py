@@ -2,7 +2,8 @@
 
 Adam, cross-entropy over non-pad tokens (optional label smoothing), teacher forcing with a
 configurable ratio, gradient clipping, a learning-rate schedule, early stopping on validation
-loss, the best checkpoint kept, and resumption from the last finished epoch.
+loss or validation BLEU (`training.select_by`), the best checkpoint by that measure kept, and
+resumption from the last finished epoch.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .batching import Batch, EncodedDataset, make_loader
 from .checkpoints import read_checkpoint, save_checkpoint
 from .config import Config
 from .errors import UserError
+from .evaluation import validation_bleu
 from .experiment import TrainingData, resolve_device
 from .io_utils import write_json, write_text
 from .losses import linear_cross_entropy, sequence_loss
@@ -29,6 +31,8 @@ from .metrics import teacher_forced_accuracy
 from .models import build_model
 from .models.base import Seq2Seq
 from .vocab import PAD_ID
+
+SELECT_BY = ("loss", "bleu")
 
 
 @dataclass
@@ -41,6 +45,7 @@ class TrainResult:
     best_valid_loss: float
     train_seconds: float
     resumed_from_epoch: int
+    best_epoch: int  # the epoch kept in checkpoint.pt (by training.select_by)
 
 
 def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float, label_smoothing: float) -> tuple[torch.Tensor, int]:
@@ -131,6 +136,8 @@ def train_model(
     progress: bool = True,
 ) -> TrainResult:
     """Train one model with the shared loop; resume from `last.pt` unless `force`."""
+    if config.training.select_by not in SELECT_BY:
+        raise UserError(f"training.select_by must be one of {', '.join(SELECT_BY)}, got {config.training.select_by!r}")
     device = resolve_device(config.device)
     kwargs = model_kwargs(config, data)
     torch.manual_seed(config.seed)
@@ -143,6 +150,7 @@ def train_model(
     last_path, best_path = model_dir / "last.pt", model_dir / "checkpoint.pt"
     history: list[dict[str, Any]] = []
     start_epoch, best_loss, bad_epochs, train_seconds = 0, math.inf, 0, 0.0
+    best_score, best_epoch = -math.inf, 0  # the selection measure: higher is better
     if last_path.is_file() and not force:
         state = read_checkpoint(last_path)
         if state["model_kwargs"] != kwargs or not _same_experiment(state["config"], config.to_dict()):
@@ -156,6 +164,7 @@ def train_model(
             scheduler.load_state_dict(state["scheduler_state"])
         history, start_epoch = state["history"], state["epoch"]
         best_loss, bad_epochs, train_seconds = state["best_valid_loss"], state["bad_epochs"], state["train_seconds"]
+        best_score, best_epoch = state["best_score"], state["best_epoch"]
     resumed_from = start_epoch
 
     def payload(epoch: int) -> dict[str, Any]:
@@ -169,6 +178,8 @@ def train_model(
             "history": history,
             "epoch": epoch,
             "best_valid_loss": best_loss,
+            "best_score": best_score,
+            "best_epoch": best_epoch,
             "bad_epochs": bad_epochs,
             "train_seconds": train_seconds,
             "optimizer_state": optimizer.state_dict(),
@@ -202,12 +213,18 @@ def train_model(
         seconds = time.perf_counter() - started
         train_seconds += seconds
         metrics = validate(model, data.valid, config.training.batch_size, device)
+        if config.training.select_by == "bleu":
+            bleu_records = data.valid_records[: config.training.bleu_pairs]
+            metrics["valid_bleu"] = validation_bleu(model, data.preprocessor, bleu_records, config.decoding, device)
         lr = optimizer.param_groups[0]["lr"]
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(metrics["valid_loss"])
         elif scheduler is not None:
             scheduler.step()
-        improved = metrics["valid_loss"] < best_loss
+        score = metrics["valid_bleu"] if config.training.select_by == "bleu" else -metrics["valid_loss"]
+        improved = score > best_score
+        if improved:
+            best_score, best_epoch = score, epoch + 1
         best_loss = min(best_loss, metrics["valid_loss"])
         bad_epochs = 0 if improved else bad_epochs + 1
         history.append(
@@ -222,9 +239,10 @@ def train_model(
             }
         )
         if progress:
+            bleu = f"valid BLEU {metrics['valid_bleu']:.2f}, " if "valid_bleu" in metrics else ""
             tqdm.write(
                 f"{model_name} epoch {epoch + 1}: train loss {history[-1]['train_loss']:.3f}, "
-                f"valid loss {metrics['valid_loss']:.3f} (ppl {metrics['valid_ppl']:.1f}), "
+                f"valid loss {metrics['valid_loss']:.3f} (ppl {metrics['valid_ppl']:.1f}), {bleu}"
                 f"{history[-1]['tokens_per_second']:.0f} tok/s, {seconds:.0f}s"
             )
         state = payload(epoch + 1)
@@ -233,4 +251,4 @@ def train_model(
         save_checkpoint(last_path, state)
         save_history(model_dir, history)
         stopped_early = bad_epochs >= config.training.early_stopping_patience
-    return TrainResult(model_name, best_path, history, best_loss, train_seconds, resumed_from)
+    return TrainResult(model_name, best_path, history, best_loss, train_seconds, resumed_from, best_epoch)

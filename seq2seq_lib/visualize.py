@@ -371,13 +371,9 @@ def decode_examples(
 
     pre = loaded.preprocessor
     dataset, _ = encode_records(records, pre)
-    d = config.decoding
     out: list[DecodedExample] = []
     for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
-        result = decode(
-            loaded.model, batch.src.to(device), batch.src_lengths, method=d.method, max_len=d.max_len,
-            beam_width=d.beam_width, length_penalty=d.length_penalty, min_len=d.min_len, no_repeat_ngram=d.no_repeat_ngram,
-        )
+        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **vars(config.decoding))
         for pos, tokens, attn in zip(batch.indices.tolist(), result.tokens, result.attention or []):
             index = dataset.indices[pos]
             src = [*pre.src_tokens(records[index]["func_documentation_string"]), SRC_EOS]

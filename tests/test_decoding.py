@@ -126,17 +126,35 @@ def test_models_without_attention_return_no_attention(name: str) -> None:
     assert beam_search(peaked_model(name, 12), src, lengths, beam_width=2, max_len=5).attention is None
 
 
-def test_min_len_and_no_repeat_ngram_constraints() -> None:
+@pytest.mark.parametrize("width", [1, 4])
+def test_min_len_and_no_repeat_ngram_constraints(width: int) -> None:
     model = peaked_model("attention", 12)
     model.output.proj.bias.data[EOS] += 5.0  # eager to stop
     src, lengths = source_batch([6, 3, 5, 4])
-    result = beam_search(model, src, lengths, beam_width=4, max_len=15, min_len=4, no_repeat_ngram=2)
+    result = beam_search(model, src, lengths, beam_width=width, max_len=15, min_len=4, no_repeat_ngram=2)
     for tokens in result.tokens:
         assert len(tokens) >= 4
         bigrams = list(zip(tokens, tokens[1:]))
         assert len(bigrams) == len(set(bigrams))
-    unigram = beam_search(model, src, lengths, beam_width=4, max_len=15, no_repeat_ngram=1)
+    unigram = beam_search(model, src, lengths, beam_width=width, max_len=15, no_repeat_ngram=1)
     assert all(len(tokens) == len(set(tokens)) for tokens in unigram.tokens)
+
+
+def test_greedy_obeys_the_same_constraints_as_a_beam_of_one() -> None:
+    model = peaked_model("attention", 12)
+    model.output.proj.bias.data[EOS] += 5.0  # eager to stop
+    src, lengths = source_batch([6, 3, 5, 4])
+    plain = greedy_decode(model, src, lengths, max_len=15)
+    assert min(len(tokens) for tokens in plain.tokens) < 4  # the constraints below have work to do
+    for options in ({"min_len": 4}, {"no_repeat_ngram": 2}, {"min_len": 4, "no_repeat_ngram": 1}):
+        greedy = greedy_decode(model, src, lengths, max_len=15, **options)
+        beam = beam_search(model, src, lengths, beam_width=1, max_len=15, length_penalty=0.0, **options)
+        assert greedy.tokens == beam.tokens, options
+        assert greedy.scores == pytest.approx(beam.scores, abs=1e-5)
+    repeats = greedy_decode(model, src, lengths, max_len=15, no_repeat_ngram=2)
+    for tokens in repeats.tokens:
+        bigrams = list(zip(tokens, tokens[1:]))
+        assert len(bigrams) == len(set(bigrams))
 
 
 def test_decoding_restores_training_mode_and_rejects_unknown_methods() -> None:
@@ -156,4 +174,5 @@ def test_decode_dispatches_with_every_option(name: str) -> None:
     dispatched = decode(model, src, lengths, method="beam", max_len=9, beam_width=3, min_len=2, no_repeat_ngram=2)
     assert dispatched.tokens == direct.tokens
     assert all(len(tokens) >= 2 for tokens in dispatched.tokens)
-    assert decode(model, src, lengths, method="greedy", max_len=9).tokens == greedy_decode(model, src, lengths, 9).tokens
+    greedy = greedy_decode(model, src, lengths, 9, min_len=2, no_repeat_ngram=2)
+    assert decode(model, src, lengths, method="greedy", max_len=9, min_len=2, no_repeat_ngram=2).tokens == greedy.tokens

@@ -9,6 +9,7 @@ from seq2seq_lib import training
 from seq2seq_lib.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.errors import UserError
+from seq2seq_lib.evaluation import validation_bleu
 from seq2seq_lib.experiment import RunPaths, prepare_training_data
 from seq2seq_lib.losses import sequence_loss
 from seq2seq_lib.training import teacher_forcing_ratio, train_model
@@ -108,3 +109,26 @@ def test_unreadable_checkpoint_is_a_one_line_error(tmp_path):
         read_checkpoint(bad)
     with pytest.raises(UserError, match="checkpoint not found"):
         read_checkpoint(tmp_path / "missing.pt")
+
+
+def test_selection_by_validation_bleu_keeps_the_best_bleu_epoch(tmp_path, tiny_data):
+    config = tiny_config(tmp_path, epochs=3, select_by="bleu", bleu_pairs=12, early_stopping_patience=5)
+    config.decoding.method, config.decoding.max_len = "greedy", 40
+    result = train_model("attention", config, tiny_data, tmp_path / "m", progress=False)
+    bleus = [h["valid_bleu"] for h in result.history]
+    assert len(bleus) == 3 and all(b >= 0.0 for b in bleus)
+    assert result.best_epoch == 1 + bleus.index(max(bleus))
+    kept = read_checkpoint(result.best_checkpoint)
+    assert kept["epoch"] == result.best_epoch
+    loaded = load_model(result.best_checkpoint)
+    again = validation_bleu(loaded.model, loaded.preprocessor, tiny_data.valid_records[:12], config.decoding, "cpu")
+    assert again == pytest.approx(bleus[result.best_epoch - 1], abs=1e-9)
+
+
+def test_selection_by_loss_keeps_the_lowest_loss_epoch_and_unknown_measures_fail(tmp_path, tiny_data):
+    result = train_model("rnn", tiny_config(tmp_path, epochs=2), tiny_data, tmp_path / "m", progress=False)
+    losses = [h["valid_loss"] for h in result.history]
+    assert result.best_epoch == 1 + losses.index(min(losses))
+    assert "valid_bleu" not in result.history[0]
+    with pytest.raises(UserError, match="select_by"):
+        train_model("rnn", tiny_config(tmp_path, select_by="accuracy"), tiny_data, tmp_path / "x", progress=False)

@@ -1,0 +1,32 @@
+"""The multi-seed command: one training and evaluation per seed, and the spread table."""
+
+import shutil
+import statistics
+
+from seq2seq_lib.checkpoints import read_checkpoint
+from seq2seq_lib.config import load_config, profile_config_path
+from seq2seq_lib.evaluation import load_summaries
+from seq2seq_lib.experiment import run_paths
+from seq2seq_lib.pipeline import run_seeds
+
+
+def test_run_seeds_trains_each_seed_and_reports_the_spread(smoke_run):
+    seeds = [1234, 7]
+    shutil.rmtree(run_paths(load_config(profile_config_path("smoke"), {"seed": 7})).run_dir, ignore_errors=True)
+    table = run_seeds("smoke", seeds, split="valid", max_examples=40)
+    results = run_paths(smoke_run).results_dir
+    bleus = {}
+    for seed in seeds:
+        config = load_config(profile_config_path("smoke"), {"seed": seed})
+        for name in config.models:
+            assert read_checkpoint(run_paths(config).model_dir(name) / "checkpoint.pt")["config"]["seed"] == seed
+        for summary in load_summaries(results / "seeds" / f"seed{seed}", "valid"):
+            bleus.setdefault(summary["system"], []).append(summary["metrics"]["bleu"])
+    assert set(bleus) == set(smoke_run.models)
+    lines = table.strip().splitlines()
+    assert lines[0] == "| model | seed 1234 | seed 7 | mean | std |"
+    for name, values in bleus.items():
+        row = next(line for line in lines if line.startswith(f"| {name} |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1:] == [f"{values[0]:.2f}", f"{values[1]:.2f}", f"{statistics.mean(values):.2f}", f"{statistics.stdev(values):.2f}"]
+    assert (results / "seeds_valid.md").read_text().endswith(table)
