@@ -2,7 +2,9 @@
 
 `configs/ablations.yaml` lists the variants as dotted-key overrides of a base profile. Each variant
 trains in its own run folder (reused when finished), is scored on the validation split (what tuning
-reads) and once on the test split, and becomes one row of `results/<base>/ablation.md`.
+reads) and once on the test split, and becomes one row of the spec's table (`results/<base>/<table>`,
+`ablation.md` by default). Variants that change only decoding reuse a trained model: the base
+profile's own run when `common` changes nothing but decoding, else the first variant's.
 """
 
 from __future__ import annotations
@@ -39,15 +41,18 @@ def load_spec(path: Path) -> dict[str, Any]:
     return spec
 
 
-def run_variant(spec: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Train and score one variant; returns its table row.
+def _decoding_only(overrides: dict[str, Any]) -> bool:
+    """True when every override is a decoding setting (nothing to train)."""
+    return all(key.startswith("decoding.") for key in overrides)
 
-    A variant that changes only decoding reuses the first (baseline) variant's trained model.
-    """
-    model = spec["model"]
-    decoding_only = bool(overrides) and all(key.startswith("decoding.") for key in overrides)
-    trained_as = next(iter(spec["variants"])) if decoding_only else name
-    settings = {**spec.get("common", {}), **overrides, "profile": f"ablation-{slug(trained_as)}", "models": [model]}
+
+def run_variant(spec: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train (or reuse) and score one variant; returns its table row."""
+    model, common = spec["model"], spec.get("common", {})
+    settings = {**common, **overrides}
+    if not _decoding_only(settings):
+        trained_as = next(iter(spec["variants"])) if overrides and _decoding_only(overrides) else name
+        settings.update({"profile": f"ablation-{slug(trained_as)}", "models": [model]})
     config = load_config(profile_config_path(spec["base"]), settings)
     result = train_models(config, [model])[model]
     scores = {}
@@ -71,14 +76,15 @@ def run_ablation(spec_path: Path = PROJECT_ROOT / "configs" / "ablations.yaml") 
     """Run every variant of a spec (reusing finished ones) and write the ablation table."""
     spec = load_spec(spec_path)
     rows = []
-    out = run_paths(load_config(profile_config_path(spec["base"]))).results_dir / "ablation.md"
+    out = run_paths(load_config(profile_config_path(spec["base"]))).results_dir / spec.get("table", "ablation.md")
     for name, overrides in spec["variants"].items():
         rows.append(run_variant(spec, name, overrides or {}))
         table = format_markdown(rows)
         header = (
             f"Ablation of the {spec['model']} model against the {spec['base']} profile, one change at a time, "
-            f"{spec.get('common', {})} for every row. Validation BLEU on the first {VALID_EXAMPLES} validation "
-            "pairs (what tuning reads); test BLEU on the whole test split, computed once per row.\n\n"
+            f"{spec.get('common') or 'no other change'} for every row. Validation BLEU on the first "
+            f"{VALID_EXAMPLES} validation pairs (what tuning reads); test BLEU on the whole test split, "
+            "computed once per row.\n\n"
         )
         write_text(out, header + table)  # rewritten after each row, so a stopped run keeps what finished
     return table
