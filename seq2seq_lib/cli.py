@@ -71,8 +71,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         config.decoding.method, config.decoding.beam_width = "beam", args.beam
     if args.greedy:
         config.decoding.method = "greedy"
-    if args.max_len is not None:
-        config.decoding.max_len = args.max_len
+    for option in ("max_len", "eos_penalty", "no_repeat_ngram"):
+        if getattr(args, option) is not None:
+            setattr(config.decoding, option, getattr(args, option))
     table = evaluate_models(
         config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples,
         with_codebleu=args.codebleu,
@@ -146,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--greedy", action="store_true", help="greedy decoding")
     evaluate.add_argument("--codebleu", action="store_true", help="also CodeBLEU (slow on long outputs)")
     evaluate.add_argument("--max-len", type=int, help="longest output in pieces (default: the config's)")
+    evaluate.add_argument("--eos-penalty", type=float, help="subtracted from log p(<eos>) (default: the config's)")
+    evaluate.add_argument("--no-repeat-ngram", type=int, help="block repeated n-grams of this size, 0: off")
     evaluate.add_argument("--max-examples", type=int, help="evaluate only the first N pairs (quick checks)")
     evaluate.set_defaults(func=cmd_evaluate)
 

@@ -17,14 +17,13 @@ import numpy as np
 import torch
 
 from .checkpoints import LoadedModel, find_model_checkpoint, load_model
-from .config import load_config, profile_config_path
+from .config import DecodingConfig, load_config, profile_config_path
 from .decoding import beam_search
 from .errors import UserError
 from .experiment import resolve_path, run_paths
 from .models import MODEL_NAMES
 from .visualize import SRC_EOS
 
-DEFAULT_LENGTH_PENALTY = 0.6
 MAX_BEAM_WIDTH = 10
 DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly spin-waits (4x slower on a busy CPU)
 
@@ -75,9 +74,13 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _length_penalty(loaded: LoadedModel) -> float:
-    """The length penalty the model's training config uses for decoding."""
-    return float(loaded.config.get("decoding", {}).get("length_penalty", DEFAULT_LENGTH_PENALTY))
+SEARCH_OPTIONS = ("length_penalty", "min_len", "no_repeat_ngram", "eos_penalty")
+
+
+def search_options(loaded: LoadedModel) -> dict[str, float]:
+    """The length penalty, minimum length, n-gram blocking and <eos> penalty of the model's own config."""
+    saved, defaults = loaded.config.get("decoding", {}), DecodingConfig()
+    return {name: saved.get(name, getattr(defaults, name)) for name in SEARCH_OPTIONS}
 
 
 def generate_code(
@@ -89,7 +92,7 @@ def generate_code(
     seed: int | None = None,
     checkpoint: str | Path | None = None,
 ) -> DemoResult:
-    """Generate code for a docstring with beam search; `checkpoint` overrides the profile's model file."""
+    """Generate code for a docstring with beam search (width 1: greedy) and the search options of the model's config."""
     if not isinstance(docstring, str) or not docstring.strip():
         raise UserError("type a docstring first, e.g. 'Return the sum of a list of numbers.'")
     if model_name not in MODEL_NAMES:
@@ -103,7 +106,7 @@ def generate_code(
     ids = pre.encode_src(docstring)
     src = torch.tensor([ids], dtype=torch.long)  # (1, S)
     with torch_threads(DECODE_THREADS):
-        result = beam_search(loaded.model, src, torch.tensor([len(ids)]), beam_width, max_len, length_penalty=_length_penalty(loaded))
+        result = beam_search(loaded.model, src, torch.tensor([len(ids)]), beam_width, max_len, **search_options(loaded))
     tokens = result.tokens[0]
     code = pre.decode_tgt(tokens)
     attention = result.attention[0].numpy() if result.attention is not None else None  # (T, S)

@@ -68,3 +68,15 @@ def test_committed_ablation_spec_names_valid_overrides():
     assert len({slug(n) for n in names}) == len(names)
     for overrides in spec["variants"].values():
         load_config(profile_config_path(spec["base"]), {**spec["common"], **(overrides or {})})
+
+
+def test_evaluate_decoding_flags_reach_the_results(smoke_run):
+    from seq2seq_lib.experiment import run_paths
+    from seq2seq_lib.io_utils import read_json
+
+    argv = ["evaluate", "--profile", "smoke", "--model", "attention", "--split", "valid", "--max-examples", "8",
+            "--greedy", "--max-len", "30", "--eos-penalty", "1.5", "--no-repeat-ngram", "3"]
+    assert main(argv) == 0
+    saved = read_json(run_paths(smoke_run).results_dir / "valid" / "attention" / "evaluation_results.json")
+    assert saved["decoding"] == {**saved["decoding"], "method": "greedy", "max_len": 30, "eos_penalty": 1.5, "no_repeat_ngram": 3}
+    assert len(saved["examples"]) == 8

@@ -127,3 +127,17 @@ def test_widget_with_the_real_generator(checkpoints: dict[str, Path]) -> None:
     demo.docstring.value = DOCSTRING
     demo.button.click()
     assert "demo-code" in demo.code.value and bytes(demo.heatmap.value).startswith(b"\x89PNG")
+
+
+def test_demo_uses_the_search_options_of_the_model_config(checkpoints: dict[str, Path]) -> None:
+    from seq2seq_lib.demo import get_model, search_options
+
+    loaded = get_model(checkpoints["attention"])
+    loaded.config.setdefault("decoding", {}).update(no_repeat_ngram=1, eos_penalty=0.5)
+    try:
+        options = search_options(loaded)
+        assert options["no_repeat_ngram"] == 1 and options["eos_penalty"] == 0.5
+        result = generate_code("return the sum of a list", max_len=20, beam_width=2, checkpoint=checkpoints["attention"])
+        assert len(result.tgt_tokens) == len(set(result.tgt_tokens))  # no piece repeated: the unigram block applied
+    finally:
+        loaded.config["decoding"].update(no_repeat_ngram=0, eos_penalty=0.0)
