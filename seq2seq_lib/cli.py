@@ -74,6 +74,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     for option in ("max_len", "eos_penalty", "no_repeat_ngram"):
         if getattr(args, option) is not None:
             setattr(config.decoding, option, getattr(args, option))
+    if args.eos_penalty is not None:
+        config.decoding.eos_penalty_grid = []  # an explicit penalty replaces the calibrated one
     table = evaluate_models(
         config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples,
         with_codebleu=args.codebleu,

@@ -85,6 +85,18 @@ class DecodingConfig:
     min_len: int = 0
     no_repeat_ngram: int = 0
     eos_penalty: float = 0.0  # subtracted from log p(<eos>) at every step: > 0 gives longer outputs
+    eos_penalty_grid: list[float] = field(default_factory=list)  # non-empty: each model's penalty is chosen
+    calibration_pairs: int = 500  # from this grid by BLEU on that many validation pairs (seq2seq_lib.calibration)
+
+    def calibrated(self, calibration: dict[str, Any] | None) -> DecodingConfig:
+        """These settings with a model's calibrated <eos> penalty, when the grid asks for calibration."""
+        if not self.eos_penalty_grid or calibration is None:
+            return self
+        return dataclasses.replace(self, eos_penalty=float(calibration["eos_penalty"]))
+
+    def search_options(self) -> dict[str, Any]:
+        """The keyword arguments of decoding.decode (everything but the calibration settings)."""
+        return {k: v for k, v in vars(self).items() if k not in ("eos_penalty_grid", "calibration_pairs")}
 
 
 @dataclass

@@ -179,7 +179,7 @@ def decode(
 ) -> DecodeResult:
     """Decode src (B, S) with `method` ("greedy" or "beam"); beam_width and length_penalty apply to beam only.
 
-    The keyword arguments are DecodingConfig's fields: `decode(model, src, lengths, **vars(config.decoding))`.
+    The keyword arguments are DecodingConfig's: `decode(model, src, lengths, **config.decoding.search_options())`.
     """
     if method == "greedy":
         return greedy_decode(

@@ -53,7 +53,7 @@ def generate(
     loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
     for batch in tqdm(loader, desc=desc, leave=False):
         batch = batch.to(device)
-        result = decode(model, batch.src, batch.src_lengths, **vars(decoding))
+        result = decode(model, batch.src, batch.src_lengths, **decoding.search_options())
         for index, tokens in zip(batch.indices.tolist(), result.tokens):
             hypotheses[dataset.indices[index]] = preprocessor.decode_tgt(tokens)
     return Generation(hypotheses, time.perf_counter() - started)
@@ -168,7 +168,8 @@ def evaluate_models(
     summaries, stats = [], {}
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
-        generation = generate(loaded.model, loaded.preprocessor, records, config.decoding, device, desc=f"decode {name}")
+        decoding = config.decoding.calibrated(loaded.calibration)
+        generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, config.seed, with_codebleu)
         stats[name] = scored["stats"]
         extra = {
@@ -176,7 +177,8 @@ def evaluate_models(
             "checkpoint": str(loaded.path.relative_to(paths.root) if loaded.path.is_relative_to(paths.root) else loaded.path),
             "config": config.to_dict(),
             "training_config": loaded.config,
-            "decoding": vars(config.decoding),
+            "decoding": vars(decoding),
+            "calibration": loaded.calibration,
             "parameters": sum(p.numel() for p in loaded.model.parameters() if p.requires_grad),
             "train_seconds": loaded.train_seconds,
             "epochs": len(loaded.history),

@@ -14,7 +14,8 @@ from typing import Callable
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
-from .experiment import configure_threads, prepare_training_data, resolve_path, run_paths, set_seed
+from .calibration import calibrate_checkpoint
+from .experiment import configure_threads, prepare_training_data, resolve_device, resolve_path, run_paths, set_seed
 from .io_utils import write_text
 from .training import TrainResult, train_model
 
@@ -25,7 +26,7 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
     """Train (or resume, or reuse) each named model of a config on the same data."""
     set_seed(config.seed)
     configure_threads(config)
-    paths = run_paths(config)
+    paths, device = run_paths(config), resolve_device(config.device)
     data = prepare_training_data(config, paths)
     counts = data.counts["train"]
     print(
@@ -37,6 +38,12 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
         model_dir = paths.model_dir(name)
         results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
         result = results[name]
+        calibration = calibrate_checkpoint(
+            result.best_checkpoint, config.decoding, data.valid_records[: config.decoding.calibration_pairs], device
+        )
+        if calibration is not None:
+            bleu = ", ".join(f"{p}: {b:.2f}" for p, b in calibration["valid_bleu"].items())
+            print(f"[train] {name}: <eos> penalty {calibration['eos_penalty']} chosen by validation BLEU ({bleu})")
         print(
             f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch} "
             f"(by {config.training.select_by}), {result.train_seconds:.0f}s of training"

@@ -373,7 +373,7 @@ def decode_examples(
     dataset, _ = encode_records(records, pre)
     out: list[DecodedExample] = []
     for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
-        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **vars(config.decoding))
+        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **config.decoding.calibrated(loaded.calibration).search_options())
         for pos, tokens, attn in zip(batch.indices.tolist(), result.tokens, result.attention or []):
             index = dataset.indices[pos]
             src = [*pre.src_tokens(records[index]["func_documentation_string"]), SRC_EOS]

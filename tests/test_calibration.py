@@ -1,0 +1,61 @@
+"""Length calibration: the <eos> penalty is chosen by validation BLEU, stored once, and used by evaluation."""
+
+import pytest
+
+from seq2seq_lib import calibration
+from seq2seq_lib.calibration import calibrate_checkpoint
+from seq2seq_lib.checkpoints import load_model, read_checkpoint
+from seq2seq_lib.config import DecodingConfig, load_config, profile_config_path
+from seq2seq_lib.evaluation import validation_bleu
+from seq2seq_lib.experiment import RunPaths, prepare_training_data
+from seq2seq_lib.training import train_model
+
+GRID = [0.0, 1.5, 4.0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny attention model trained for two epochs, with its validation records."""
+    root = tmp_path_factory.mktemp("calibration")
+    config = load_config(profile_config_path("smoke"), {
+        "profile": "unit", "data.max_train_pairs": 96, "data.max_valid_pairs": 24, "data.max_tgt_len": 60,
+        "data.src_vocab_size": 200, "data.tgt_vocab_size": 200, "model.emb_dim": 16, "model.hidden_dim": 16,
+        "training.epochs": 2, "decoding.method": "greedy", "decoding.max_len": 40, "decoding.eos_penalty_grid": GRID,
+        "decoding.calibration_pairs": 12,
+    })
+    data = prepare_training_data(config, RunPaths(root, config.profile, config.seed))
+    result = train_model("attention", config, data, root / "attention", progress=False)
+    return config, result.best_checkpoint, data.valid_records[:12]
+
+
+def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatch):
+    config, path, records = trained
+    chosen = calibrate_checkpoint(path, config.decoding, records, "cpu")
+    assert list(chosen["valid_bleu"]) == ["0.0", "1.5", "4.0"] and chosen["pairs"] == 12
+    best = max(chosen["valid_bleu"].values())
+    assert chosen["valid_bleu"][str(chosen["eos_penalty"])] == best
+    assert chosen["eos_penalty"] == min(float(p) for p, b in chosen["valid_bleu"].items() if b == best)
+    loaded = load_model(path)
+    assert loaded.calibration == chosen
+    decoding = config.decoding.calibrated(loaded.calibration)
+    assert decoding.eos_penalty == chosen["eos_penalty"]
+    assert validation_bleu(loaded.model, loaded.preprocessor, records, decoding, "cpu") == pytest.approx(best)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recalibrated although the grid did not change")
+
+    monkeypatch.setattr(calibration, "calibrate", fail)
+    assert calibrate_checkpoint(path, config.decoding, records, "cpu") == chosen
+    monkeypatch.undo()
+    regridded = DecodingConfig(**{**vars(config.decoding), "eos_penalty_grid": [0.0, 2.0]})
+    assert list(calibrate_checkpoint(path, regridded, records, "cpu")["valid_bleu"]) == ["0.0", "2.0"]
+    assert list(read_checkpoint(path)["calibration"]["valid_bleu"]) == ["0.0", "2.0"]
+
+
+def test_without_a_grid_nothing_is_calibrated(trained):
+    config, path, records = trained
+    plain = DecodingConfig(eos_penalty=0.7)
+    assert calibrate_checkpoint(path, plain, records, "cpu") is None
+    assert plain.calibrated({"eos_penalty": 3.0}) is plain
+    assert DecodingConfig(eos_penalty_grid=[0.0, 3.0]).calibrated(None).eos_penalty == 0.0
+    assert "eos_penalty_grid" not in plain.search_options() and plain.search_options()["eos_penalty"] == 0.7
