@@ -776,18 +776,33 @@ examples = ctx.table(examples_frame(systems, indices), "05_examples")
 display(HTML(examples_html(examples, max_lines=12)))
 '''),
         md(r"""
-## Ablation
+## Ablation: which choices mattered
 
-<!-- ABLATION: the lead's ablation study writes results/<profile>/ablation.md; the next cell shows it. -->
-**Ablation study (to be added).** Which design choices matter: the next cell shows the ablation
-table from `results/<profile>/ablation.md` once it has been produced.
+Each row changes one thing against the quick profile and is scored on the validation split (what
+the choices were made on) and once on the test split (never used to choose). `ablation.md` holds
+the training changes, measured on a one-epoch budget so that each row fits a laptop session;
+`ablation_decoding.md` the decoding changes, measured on the trained quick model itself. Rows that
+did not help stay in the tables.
 """, slide="slide"),
         code('''
-ablation = paths.results_dir / "ablation.md"
-if ablation.is_file():
-    display(Markdown(ablation.read_text(encoding="utf-8")))
+tables = sorted(paths.results_dir.glob("ablation*.md"))
+for table in tables:
+    display(Markdown(f"**{table.name}**\\n\\n" + table.read_text(encoding="utf-8")))
+if not tables:
+    print(f"No ablation table yet: run `python -m seq2seq_lib ablate` ({ctx.relative(paths.results_dir)}).")
+'''),
+        md(r"""
+## How much is the seed?
+
+One training run is one sample. `python -m seq2seq_lib seeds --profile quick` trains and evaluates
+the profile with three seeds; differences smaller than the seed-to-seed spread are not findings.
+""", slide="slide"),
+        code('''
+spread = paths.results_dir / "seeds_test.md"
+if spread.is_file():
+    display(Markdown(spread.read_text(encoding="utf-8")))
 else:
-    print(f"No ablation table yet ({ctx.relative(ablation)} does not exist).")
+    print(f"No seed spread yet: run `python -m seq2seq_lib seeds --profile {config.profile}`.")
 '''),
         md("## What the numbers say", slide="slide"),
         code('display(Markdown(describe_comparison(summaries, significance, config.models)))'),

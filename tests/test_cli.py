@@ -59,15 +59,16 @@ def test_ablation_spec_errors_are_one_line(tmp_path, capsys):
     assert "ablation spec not found" in capsys.readouterr().err
 
 
-def test_committed_ablation_spec_names_valid_overrides():
+@pytest.mark.parametrize("spec_name", ["ablations.yaml", "ablations_decoding.yaml"])
+def test_committed_ablation_specs_name_valid_overrides(spec_name):
     from seq2seq_lib.ablation import load_spec, slug
     from seq2seq_lib.config import PROJECT_ROOT, load_config, profile_config_path
 
-    spec = load_spec(PROJECT_ROOT / "configs" / "ablations.yaml")
+    spec = load_spec(PROJECT_ROOT / "configs" / spec_name)
     names = list(spec["variants"])
     assert len({slug(n) for n in names}) == len(names)
     for overrides in spec["variants"].values():
-        load_config(profile_config_path(spec["base"]), {**spec["common"], **(overrides or {})})
+        load_config(profile_config_path(spec["base"]), {**spec.get("common", {}), **(overrides or {})})
 
 
 def test_evaluate_decoding_flags_reach_the_results(smoke_run):
