@@ -1,10 +1,12 @@
-"""Length calibration: choose each trained model's <eos> penalty by validation BLEU.
+"""Length calibration: choose each trained model's <eos> penalty on the validation split.
 
 Greedy and beam search favour short outputs, and how short varies from model to model and from
 epoch to epoch, while BLEU's brevity penalty punishes short outputs hard. After training, every
 model decodes the first `decoding.calibration_pairs` validation pairs once per candidate in
-`decoding.eos_penalty_grid`; the penalty with the highest BLEU is stored in the checkpoint, and
-evaluation and the demo decode with it. Only the validation split is read.
+`decoding.eos_penalty_grid`, and keeps the penalty with the highest BLEU x share of outputs that
+parse. BLEU alone would pick penalties that pad weak models' outputs with unparseable repetitions
+(more matching n-grams, no brevity penalty); the product only rewards length that stays Python.
+The choice is stored in the checkpoint, and evaluation and the demo decode with it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 
 from .checkpoints import load_model, read_checkpoint, save_checkpoint
 from .config import DecodingConfig
-from .evaluation import validation_bleu
+from .evaluation import validation_scores
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
 
@@ -25,11 +27,16 @@ from .preprocess import Preprocessor
 def calibrate(
     model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
 ) -> dict[str, Any]:
-    """Validation BLEU for each <eos> penalty of the grid; the best one (the smallest on ties) wins."""
+    """Validation BLEU and parse share for each <eos> penalty of the grid; the best product wins (smallest on ties)."""
     grid = sorted(float(p) for p in decoding.eos_penalty_grid)
-    bleu = {p: validation_bleu(model, preprocessor, records, replace(decoding, eos_penalty=p), device) for p in grid}
-    best = max(grid, key=lambda p: (bleu[p], -p))
-    return {"eos_penalty": best, "valid_bleu": {str(p): b for p, b in bleu.items()}, "pairs": len(records)}
+    scores = {p: validation_scores(model, preprocessor, records, replace(decoding, eos_penalty=p), device) for p in grid}
+    best = max(grid, key=lambda p: (scores[p]["bleu"] * scores[p]["parses"], -p))
+    return {
+        "eos_penalty": best,
+        "valid_bleu": {str(p): s["bleu"] for p, s in scores.items()},
+        "valid_parses": {str(p): s["parses"] for p, s in scores.items()},
+        "pairs": len(records),
+    }
 
 
 def calibrate_checkpoint(path: Path, decoding: DecodingConfig, records: list[dict], device: torch.device) -> dict[str, Any] | None:

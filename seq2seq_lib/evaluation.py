@@ -59,12 +59,13 @@ def generate(
     return Generation(hypotheses, time.perf_counter() - started)
 
 
-def validation_bleu(
+def validation_scores(
     model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
-) -> float:
-    """Corpus BLEU of the model's decoded outputs against the records' code (checkpoint selection)."""
-    generation = generate(model, preprocessor, records, decoding, device, desc="validation BLEU")
-    return metrics.corpus_bleu(generation.hypotheses, [r["func_code_string"] for r in records])
+) -> dict[str, float]:
+    """Corpus BLEU and the share of outputs that parse, decoding the records (checkpoint selection, calibration)."""
+    generation = generate(model, preprocessor, records, decoding, device, desc="validation")
+    references = [r["func_code_string"] for r in records]
+    return {"bleu": metrics.corpus_bleu(generation.hypotheses, references), "parses": metrics.syntax_validity(generation.hypotheses)}
 
 
 def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: bool = False) -> dict[str, Any]:

@@ -42,8 +42,10 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
             result.best_checkpoint, config.decoding, data.valid_records[: config.decoding.calibration_pairs], device
         )
         if calibration is not None:
-            bleu = ", ".join(f"{p}: {b:.2f}" for p, b in calibration["valid_bleu"].items())
-            print(f"[train] {name}: <eos> penalty {calibration['eos_penalty']} chosen by validation BLEU ({bleu})")
+            tried = ", ".join(
+                f"{p}: BLEU {b:.2f} x parses {calibration['valid_parses'][p]:.2f}" for p, b in calibration["valid_bleu"].items()
+            )
+            print(f"[train] {name}: <eos> penalty {calibration['eos_penalty']} chosen on validation ({tried})")
         print(
             f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch} "
             f"(by {config.training.select_by}), {result.train_seconds:.0f}s of training"

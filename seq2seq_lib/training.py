@@ -23,7 +23,7 @@ from .batching import Batch, EncodedDataset, make_loader
 from .checkpoints import read_checkpoint, save_checkpoint
 from .config import Config
 from .errors import UserError
-from .evaluation import validation_bleu
+from .evaluation import validation_scores
 from .experiment import TrainingData, resolve_device
 from .io_utils import write_json, write_text
 from .losses import linear_cross_entropy, sequence_loss
@@ -215,7 +215,7 @@ def train_model(
         metrics = validate(model, data.valid, config.training.batch_size, device)
         if config.training.select_by == "bleu":
             bleu_records = data.valid_records[: config.training.bleu_pairs]
-            metrics["valid_bleu"] = validation_bleu(model, data.preprocessor, bleu_records, config.decoding, device)
+            metrics["valid_bleu"] = validation_scores(model, data.preprocessor, bleu_records, config.decoding, device)["bleu"]
         lr = optimizer.param_groups[0]["lr"]
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(metrics["valid_loss"])

@@ -6,7 +6,7 @@ from seq2seq_lib import calibration
 from seq2seq_lib.calibration import calibrate_checkpoint
 from seq2seq_lib.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import DecodingConfig, load_config, profile_config_path
-from seq2seq_lib.evaluation import validation_bleu
+from seq2seq_lib.evaluation import validation_scores
 from seq2seq_lib.experiment import RunPaths, prepare_training_data
 from seq2seq_lib.training import train_model
 
@@ -32,14 +32,16 @@ def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatc
     config, path, records = trained
     chosen = calibrate_checkpoint(path, config.decoding, records, "cpu")
     assert list(chosen["valid_bleu"]) == ["0.0", "1.5", "4.0"] and chosen["pairs"] == 12
-    best = max(chosen["valid_bleu"].values())
-    assert chosen["valid_bleu"][str(chosen["eos_penalty"])] == best
-    assert chosen["eos_penalty"] == min(float(p) for p, b in chosen["valid_bleu"].items() if b == best)
+    product = {p: b * chosen["valid_parses"][p] for p, b in chosen["valid_bleu"].items()}
+    best = max(product.values())
+    assert chosen["eos_penalty"] == min(float(p) for p, v in product.items() if v == best)
     loaded = load_model(path)
     assert loaded.calibration == chosen
     decoding = config.decoding.calibrated(loaded.calibration)
     assert decoding.eos_penalty == chosen["eos_penalty"]
-    assert validation_bleu(loaded.model, loaded.preprocessor, records, decoding, "cpu") == pytest.approx(best)
+    again = validation_scores(loaded.model, loaded.preprocessor, records, decoding, "cpu")
+    key = str(chosen["eos_penalty"])
+    assert again == pytest.approx({"bleu": chosen["valid_bleu"][key], "parses": chosen["valid_parses"][key]})
 
     def fail(*args, **kwargs):
         raise AssertionError("recalibrated although the grid did not change")

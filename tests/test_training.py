@@ -9,7 +9,7 @@ from seq2seq_lib import training
 from seq2seq_lib.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.evaluation import validation_bleu
+from seq2seq_lib.evaluation import validation_scores
 from seq2seq_lib.experiment import RunPaths, prepare_training_data
 from seq2seq_lib.losses import sequence_loss
 from seq2seq_lib.training import teacher_forcing_ratio, train_model
@@ -121,7 +121,7 @@ def test_selection_by_validation_bleu_keeps_the_best_bleu_epoch(tmp_path, tiny_d
     kept = read_checkpoint(result.best_checkpoint)
     assert kept["epoch"] == result.best_epoch
     loaded = load_model(result.best_checkpoint)
-    again = validation_bleu(loaded.model, loaded.preprocessor, tiny_data.valid_records[:12], config.decoding, "cpu")
+    again = validation_scores(loaded.model, loaded.preprocessor, tiny_data.valid_records[:12], config.decoding, "cpu")["bleu"]
     assert again == pytest.approx(bleus[result.best_epoch - 1], abs=1e-9)
 
 
