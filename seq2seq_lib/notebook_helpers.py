@@ -275,8 +275,15 @@ def describe_comparison(
     parse_best = max(neural, key=lambda s: s["metrics"]["syntax_valid"])
     lines.append(f"* **Valid Python:** {parse_best['system']} produces the most parseable code "
                  f"({100 * parse_best['metrics']['syntax_valid']:.0f}% of its outputs parse); BLEU does not check this.")
+    calibrated = [s for s in neural if s.get("calibration")]
+    if calibrated:
+        penalties = ", ".join(f"{s['system']} {s['calibration']['eos_penalty']:g} (length ratio {s['metrics']['length_ratio']:.2f})"
+                              for s in calibrated)
+        lines.append(f"* **Length:** the <eos> penalty each model decoded with, chosen on validation BLEU x parse share: "
+                     f"{penalties}. A length ratio below 1 costs BLEU its brevity penalty, exp(1 - 1/ratio).")
     if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
         costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"
                           for s in sorted(neural, key=lambda s: s["parameters"]))
-        lines.append(f"* **Cost:** {costs} (decoding speed of beam search on the machine that ran the evaluation).")
+        method = neural[0].get("decoding", {}).get("method", "configured")
+        lines.append(f"* **Cost:** {costs} ({method} decoding speed on the machine that ran the evaluation).")
     return "\n".join(lines)

@@ -102,7 +102,11 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
 
 
 def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples: int | None = None) -> str:
-    """Train and evaluate every model of a profile once per seed; write the spread as a table."""
+    """Train and evaluate every model of a profile once per seed; write the spread as a table.
+
+    Finished seeds are reused: trained runs resume, and a seed's evaluation is kept once written
+    (delete `results/<profile>/seeds/seed<N>` to evaluate it again).
+    """
     import statistics
 
     from .evaluation import evaluate_models, format_markdown, load_summaries
@@ -111,7 +115,8 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
         config = load_config(profile_config_path(profile), {"seed": seed})
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
         train_models(config, list(config.models))
-        evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
+        if not (out_dir / f"summary_{split}.json").is_file():
+            evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
         for summary in load_summaries(out_dir, split):
             rows.setdefault(summary["system"], []).append(summary["metrics"]["bleu"])
     table = format_markdown([

@@ -13,6 +13,7 @@ from seq2seq_lib.pipeline import run_seeds
 def test_run_seeds_trains_each_seed_and_reports_the_spread(smoke_run):
     seeds = [1234, 7]
     shutil.rmtree(run_paths(load_config(profile_config_path("smoke"), {"seed": 7})).run_dir, ignore_errors=True)
+    shutil.rmtree(run_paths(smoke_run).results_dir / "seeds", ignore_errors=True)
     table = run_seeds("smoke", seeds, split="valid", max_examples=40)
     results = run_paths(smoke_run).results_dir
     bleus = {}

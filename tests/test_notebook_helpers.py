@@ -1,0 +1,28 @@
+"""The comparison notebook's written conclusions follow the numbers they are given."""
+
+from seq2seq_lib.notebook_helpers import describe_comparison
+
+
+def summary(system: str, bleu: float, low: float, high: float, parses: float, **extra) -> dict:
+    """A results summary as evaluate_models writes it (only the fields the text reads)."""
+    return {"system": system, "metrics": {"bleu": bleu, "syntax_valid": parses, "length_ratio": extra.pop("ratio", 1.0)},
+            "ci95": {"bleu": [low, high]}, **extra}
+
+
+def test_conclusions_rank_test_significance_length_and_cost():
+    summaries = [
+        summary("rnn", 1.0, 0.8, 1.2, 0.5, ratio=0.4, calibration={"eos_penalty": 2.0}, parameters=100,
+                sentences_per_second=50.0, decoding={"method": "greedy"}),
+        summary("attention", 9.0, 8.5, 9.5, 0.8, ratio=0.9, calibration={"eos_penalty": 3.0}, parameters=300,
+                sentences_per_second=20.0, decoding={"method": "greedy"}),
+        summary("retrieval (TF-IDF)", 8.0, 7.6, 8.4, 1.0),
+    ]
+    significance = {"attention vs rnn": {"delta": 8.0, "delta_low": 7.5, "delta_high": 8.5, "win_rate": 1.0}}
+    text = describe_comparison(summaries, significance, ["rnn", "attention"])
+    assert "attention (9.00) > rnn (1.00)" in text
+    assert "a significant difference at the 5% level" in text
+    assert "interval is above that of the retrieval baseline" in text
+    assert "attention 3 (length ratio 0.90)" in text and "rnn 2 (length ratio 0.40)" in text
+    assert "rnn 100 parameters and 50.0 pairs/s" in text and "greedy decoding speed" in text
+    overlapping = describe_comparison([*summaries[:2], summary("retrieval (TF-IDF)", 9.2, 8.9, 9.6, 1.0)], significance, ["rnn", "attention"])
+    assert "interval overlaps that of the retrieval baseline" in overlapping
