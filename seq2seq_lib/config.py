@@ -117,6 +117,11 @@ class Config:
         """Folder name of this profile and seed under runs/."""
         return f"{self.profile}-seed{self.seed}"
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "a saved config") -> Config:
+        """The Config of a plain dict (e.g. a checkpoint's); keys added since it was saved take their defaults."""
+        return _build(cls, values, "", source)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (what checkpoints and result files record)."""
         return dataclasses.asdict(self)

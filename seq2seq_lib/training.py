@@ -108,12 +108,13 @@ def model_kwargs(config: Config, data: TrainingData) -> dict[str, Any]:
 
 
 def _same_experiment(saved: dict[str, Any], current: dict[str, Any]) -> bool:
-    """True when two configs train the same way: they may differ in decoding and in the number of epochs."""
+    """True when two configs train the same way: they may differ in decoding, in the number of epochs, and
+    in keys added to the config since `saved` was written (those take their defaults)."""
     def strip(c: dict[str, Any]) -> dict[str, Any]:
         training = {k: v for k, v in c["training"].items() if k != "epochs"}
         return {**{k: v for k, v in c.items() if k != "decoding"}, "training": training}
 
-    return strip(saved) == strip(current)
+    return strip(Config.from_dict(saved).to_dict()) == strip(current)
 
 
 def save_history(model_dir: Path, history: list[dict[str, Any]]) -> None:
@@ -164,7 +165,10 @@ def train_model(
             scheduler.load_state_dict(state["scheduler_state"])
         history, start_epoch = state["history"], state["epoch"]
         best_loss, bad_epochs, train_seconds = state["best_valid_loss"], state["bad_epochs"], state["train_seconds"]
-        best_score, best_epoch = state["best_score"], state["best_epoch"]
+        # checkpoints written before selection by BLEU existed were selected by validation loss
+        losses = [h["valid_loss"] for h in history]
+        best_score = state.get("best_score", -best_loss)
+        best_epoch = state.get("best_epoch", 1 + losses.index(min(losses)) if losses else 0)
     resumed_from = start_epoch
 
     def payload(epoch: int) -> dict[str, Any]:

@@ -132,3 +132,19 @@ def test_selection_by_loss_keeps_the_lowest_loss_epoch_and_unknown_measures_fail
     assert "valid_bleu" not in result.history[0]
     with pytest.raises(UserError, match="select_by"):
         train_model("rnn", tiny_config(tmp_path, select_by="accuracy"), tiny_data, tmp_path / "x", progress=False)
+
+
+def test_resume_accepts_a_checkpoint_from_before_newer_config_keys(tmp_path, tiny_data):
+    from seq2seq_lib.checkpoints import save_checkpoint
+
+    train_model("rnn", tiny_config(tmp_path, epochs=1), tiny_data, tmp_path / "m", progress=False)
+    old = read_checkpoint(tmp_path / "m" / "last.pt")
+    for key in ("select_by", "bleu_pairs"):
+        del old["config"]["training"][key]  # as written before these keys existed
+    del old["best_score"], old["best_epoch"]
+    save_checkpoint(tmp_path / "m" / "last.pt", old)
+    more = train_model("rnn", tiny_config(tmp_path, epochs=2), tiny_data, tmp_path / "m", progress=False)
+    losses = [h["valid_loss"] for h in more.history]
+    assert more.resumed_from_epoch == 1 and more.best_epoch == 1 + losses.index(min(losses))
+    with pytest.raises(UserError, match="--force"):
+        train_model("rnn", tiny_config(tmp_path, epochs=3, select_by="bleu"), tiny_data, tmp_path / "m", progress=False)
