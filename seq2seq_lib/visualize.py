@@ -413,7 +413,7 @@ def visualize_attention(
         cap = max_summary_examples if max_summary_examples is not None else SUMMARY_CAP.get(config.profile, 500)
         decoded = [e for e in decode_examples(loaded, records[:cap], config, device) if e.tgt_tokens]
         per_example = [example_stats(e.attention, e.src_tokens, e.tgt_tokens) for e in decoded]
-        report.summary = {"split": split, "examples": len(per_example), "decoding": vars(config.decoding),
+        report.summary = {"split": split, "examples": len(per_example), "decoding": vars(config.decoding.calibrated(loaded.calibration)),
                           "checkpoint": _relative(loaded.path, paths.root), **summarize_stats(per_example)}
         json_path = paths.results_dir / "attention_summary.json"
         write_json(json_path, report.summary)
