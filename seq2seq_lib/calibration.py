@@ -33,6 +33,7 @@ def calibrate(
     best = max(grid, key=lambda p: (scores[p]["bleu"] * scores[p]["parses"], -p))
     return {
         "eos_penalty": best,
+        "decoding": _searched_with(decoding),
         "valid_bleu": {str(p): s["bleu"] for p, s in scores.items()},
         "valid_parses": {str(p): s["parses"] for p, s in scores.items()},
         "pairs": len(records),
@@ -40,15 +41,24 @@ def calibrate(
 
 
 def calibrate_checkpoint(path: Path, decoding: DecodingConfig, records: list[dict], device: torch.device) -> dict[str, Any] | None:
-    """Calibrate the model saved at `path` and store the result in it; reused while the grid is unchanged."""
+    """Calibrate the model saved at `path` and store the result in it; reused while the grid, the other
+    decoding settings and the number of pairs are unchanged."""
     if not decoding.eos_penalty_grid:
         return None
     payload = read_checkpoint(path)
     saved = payload.get("calibration")
     grid = [str(float(p)) for p in sorted(decoding.eos_penalty_grid)]
-    if saved is not None and list(saved["valid_bleu"]) == grid and saved["pairs"] == len(records):
+    if (
+        saved is not None and list(saved["valid_bleu"]) == grid and saved["pairs"] == len(records)
+        and saved.get("decoding") == _searched_with(decoding)
+    ):
         return saved
     loaded = load_model(path, device)
     payload["calibration"] = calibrate(loaded.model, loaded.preprocessor, records, decoding, device)
     save_checkpoint(path, payload)
     return payload["calibration"]
+
+
+def _searched_with(decoding: DecodingConfig) -> dict[str, Any]:
+    """The decoding settings a calibration was measured under (all but the penalty it chooses)."""
+    return {k: v for k, v in decoding.search_options().items() if k != "eos_penalty"}

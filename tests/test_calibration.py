@@ -49,6 +49,8 @@ def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatc
     monkeypatch.setattr(calibration, "calibrate", fail)
     assert calibrate_checkpoint(path, config.decoding, records, "cpu") == chosen
     monkeypatch.undo()
+    unblocked = DecodingConfig(**{**vars(config.decoding), "no_repeat_ngram": 3})
+    assert calibrate_checkpoint(path, unblocked, records, "cpu")["decoding"]["no_repeat_ngram"] == 3
     regridded = DecodingConfig(**{**vars(config.decoding), "eos_penalty_grid": [0.0, 2.0]})
     assert list(calibrate_checkpoint(path, regridded, records, "cpu")["valid_bleu"]) == ["0.0", "2.0"]
     assert list(read_checkpoint(path)["calibration"]["valid_bleu"]) == ["0.0", "2.0"]
