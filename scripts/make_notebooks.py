@@ -311,7 +311,8 @@ from IPython.display import HTML, display
 from seq2seq_lib.checkpoints import find_model_checkpoint, load_model
 from seq2seq_lib.models import MODEL_NAMES, build_model, count_parameters
 from seq2seq_lib.notebook_helpers import (
-    describe_model, describe_training, examples_frame, examples_html, load_results, metrics_frame, model_history, pick_examples,
+    describe_decoding, describe_model, describe_training, examples_frame, examples_html, load_results, metrics_frame,
+    model_history, pick_examples,
 )
 from seq2seq_lib.pipeline import train_models
 from seq2seq_lib.visualize import plot_learning_curves
@@ -384,8 +385,11 @@ ctx.show(fig, "__PREFIX___learning_curves")
 RESULTS_TEXT = r"""
 ## Results on the test set
 
-Now the model writes code on its own: **beam search** (the profile's beam width) from `<sos>` until
-`<eos>`, for every test docstring, including those longer than the training limits. We report corpus
+Now the model writes code on its own, from `<sos>` until `<eos>`, for every test docstring, including
+those longer than the training limits. The quick profile decodes greedily, forbids repeating any
+8-piece sequence (which cuts the loops a small model falls into), and subtracts a penalty from the
+log-probability of `<eos>` that was chosen for this model on the validation split (notebook 5
+explains why). We report corpus
 **BLEU** on code tokens, the share of positions where the generated token equals the reference token
 (**token accuracy**), the share of outputs that **parse** as Python, and, for reference, two baselines
 fitted on the same training data: **retrieval** returns the code of the most similar training
@@ -397,7 +401,7 @@ RESULTS = '''
 results = load_results(paths, MODEL)
 baselines = {folder: load_results(paths, folder) for folder in ("retrieval", "trivial")}
 print(f"test results computed from {results['checkpoint']} on {len(results['examples']):,} pairs "
-      f"({results['decoding']['method']} search, width {results['decoding']['beam_width']})")
+      f"({describe_decoding(results['decoding'])})")
 if retrain:
     print(f"The model was retrained above: refresh these numbers with `python -m seq2seq_lib evaluate --profile {profile} --model all`.")
 ctx.table(metrics_frame([results, *baselines.values()]), "__PREFIX___test_metrics")
@@ -472,7 +476,7 @@ The simplest neural model that maps a sequence to a sequence. In this notebook y
 1. how an **encoder** RNN reads a docstring into one vector, and a **decoder** RNN writes code from it
    (Sutskever et al., 2014; Cho et al., 2014);
 2. the recurrence behind it, and the shape of every tensor on the way;
-3. how the model is trained (teacher forcing, cross-entropy) and how it is evaluated (beam search, BLEU);
+3. how the model is trained (teacher forcing, cross-entropy) and how it is evaluated (greedy or beam search, BLEU);
 4. what such a model gets right and wrong on real docstrings.
 """
     theory = [
@@ -512,7 +516,7 @@ print("one decoder step:", tuple(logits.shape), "(B, V); new state", tuple(state
 ## What to try next
 
 * Set `retrain = True` and a larger `model.hidden_dim` in the profile: does the fixed context hold more of the docstring?
-* Decode with `decoding.method: greedy` instead of beam search (`python -m seq2seq_lib evaluate`) and compare BLEU.
+* Decode with beam search instead of greedy search (`python -m seq2seq_lib evaluate --beam 5`) and compare BLEU and length.
 * Look at the examples again: does the generated code use any word of the docstring, or only frequent code?
 
 Next: **notebook 3** replaces the RNN cell with an LSTM, which keeps gradients alive over long sequences.
@@ -652,7 +656,7 @@ else:
         md(r"""
 ### Where does the model look?
 
-The attention weights of the first of the random examples above, decoded again with beam search:
+The attention weights of the first of the random examples above, decoded again with the profile's search:
 one row per generated code token, one column per docstring token, brighter = more weight. A bright
 cell under a docstring word next to an identifier piece of the same word is a copy; rows spread
 evenly over the docstring belong to tokens (such as `(` or `<newline>`) that need no particular word.
@@ -711,7 +715,10 @@ from seq2seq_lib.visualize import plot_bleu_by_length, plot_learning_curves
 Every system decoded the same test pairs with the same settings. BLEU and token accuracy are
 computed on code tokens; the brackets hold 95% bootstrap confidence intervals (1,000 resamples of the
 test pairs). *parameters* counts trainable weights, *training* is the wall time of the training run,
-*decoding* the test pairs per second of beam search on the machine that evaluated.
+*decoding* the test pairs per second of the profile's search on the machine that evaluated. Each
+neural model decodes with the `<eos>` penalty chosen for it on validation (BLEU x share that parses):
+greedy search stops too early for BLEU's brevity penalty, and BLEU alone would reward padding with
+unparseable text; the conclusions below list the penalties.
 """, slide="slide"),
         code('''
 summaries = load_summaries(paths.results_dir)

@@ -250,6 +250,17 @@ def describe_model(summary: Mapping[str, Any], retrieval: Mapping[str, Any]) -> 
     return " ".join(lines)
 
 
+def describe_decoding(decoding: Mapping[str, Any]) -> str:
+    """One line for the decoding settings a results file records, e.g. 'greedy search, 8-grams blocked, <eos> penalty 4'."""
+    parts = [f"beam search, width {decoding['beam_width']}" if decoding["method"] == "beam" else "greedy search"]
+    if decoding.get("no_repeat_ngram"):
+        parts.append(f"{decoding['no_repeat_ngram']}-grams blocked")
+    if decoding.get("eos_penalty"):
+        parts.append(f"<eos> penalty {decoding['eos_penalty']:g}")
+    parts.append(f"at most {decoding['max_len']} pieces")
+    return ", ".join(parts)
+
+
 def describe_comparison(
     summaries: Sequence[Mapping[str, Any]], significance: Mapping[str, Mapping[str, float]], models: Sequence[str]
 ) -> str:

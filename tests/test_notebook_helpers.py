@@ -1,6 +1,6 @@
 """The comparison notebook's written conclusions follow the numbers they are given."""
 
-from seq2seq_lib.notebook_helpers import describe_comparison
+from seq2seq_lib.notebook_helpers import describe_comparison, describe_decoding
 
 
 def summary(system: str, bleu: float, low: float, high: float, parses: float, **extra) -> dict:
@@ -26,3 +26,10 @@ def test_conclusions_rank_test_significance_length_and_cost():
     assert "rnn 100 parameters and 50.0 pairs/s" in text and "greedy decoding speed" in text
     overlapping = describe_comparison([*summaries[:2], summary("retrieval (TF-IDF)", 9.2, 8.9, 9.6, 1.0)], significance, ["rnn", "attention"])
     assert "interval overlaps that of the retrieval baseline" in overlapping
+
+
+def test_decoding_is_described_as_recorded():
+    greedy = {"method": "greedy", "beam_width": 5, "no_repeat_ngram": 8, "eos_penalty": 4.0, "max_len": 400}
+    assert describe_decoding(greedy) == "greedy search, 8-grams blocked, <eos> penalty 4, at most 400 pieces"
+    beam = {"method": "beam", "beam_width": 3, "no_repeat_ngram": 0, "eos_penalty": 0.0, "max_len": 60}
+    assert describe_decoding(beam) == "beam search, width 3, at most 60 pieces"
