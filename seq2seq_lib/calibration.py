@@ -6,7 +6,8 @@ model decodes the first `decoding.calibration_pairs` validation pairs once per c
 `decoding.eos_penalty_grid`, and keeps the penalty with the highest BLEU x share of outputs that
 parse. BLEU alone would pick penalties that pad weak models' outputs with unparseable repetitions
 (more matching n-grams, no brevity penalty); the product only rewards length that stays Python.
-The choice is stored in the checkpoint, and evaluation and the demo decode with it.
+The choice is stored in the checkpoint, one record per decoding setting (an ablation that decodes
+differently calibrates its own), and evaluation, figures and the demo decode with the matching one.
 """
 
 from __future__ import annotations
@@ -33,32 +34,23 @@ def calibrate(
     best = max(grid, key=lambda p: (scores[p]["bleu"] * scores[p]["parses"], -p))
     return {
         "eos_penalty": best,
-        "decoding": _searched_with(decoding),
+        "key": decoding.calibration_key(),
         "valid_bleu": {str(p): s["bleu"] for p, s in scores.items()},
         "valid_parses": {str(p): s["parses"] for p, s in scores.items()},
-        "pairs": len(records),
     }
 
 
 def calibrate_checkpoint(path: Path, decoding: DecodingConfig, records: list[dict], device: torch.device) -> dict[str, Any] | None:
-    """Calibrate the model saved at `path` and store the result in it; reused while the grid, the other
-    decoding settings and the number of pairs are unchanged."""
+    """Calibrate the model saved at `path` under these decoding settings and store it there (reused when present)."""
     if not decoding.eos_penalty_grid:
         return None
     payload = read_checkpoint(path)
-    saved = payload.get("calibration")
-    grid = [str(float(p)) for p in sorted(decoding.eos_penalty_grid)]
-    if (
-        saved is not None and list(saved["valid_bleu"]) == grid and saved["pairs"] == len(records)
-        and saved.get("decoding") == _searched_with(decoding)
-    ):
-        return saved
+    calibrations = payload.get("calibrations", [])
+    found = decoding.matching_calibration(calibrations)
+    if found is not None:
+        return found
     loaded = load_model(path, device)
-    payload["calibration"] = calibrate(loaded.model, loaded.preprocessor, records, decoding, device)
+    chosen = calibrate(loaded.model, loaded.preprocessor, records, decoding, device)
+    payload["calibrations"] = [*calibrations, chosen]
     save_checkpoint(path, payload)
-    return payload["calibration"]
-
-
-def _searched_with(decoding: DecodingConfig) -> dict[str, Any]:
-    """The decoding settings a calibration was measured under (all but the penalty it chooses)."""
-    return {k: v for k, v in decoding.search_options().items() if k != "eos_penalty"}
+    return chosen

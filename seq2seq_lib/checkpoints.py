@@ -51,7 +51,7 @@ class LoadedModel:
     history: list[dict[str, Any]]
     train_seconds: float
     path: Path
-    calibration: dict[str, Any] | None  # the <eos> penalty chosen on validation (seq2seq_lib.calibration)
+    calibrations: list[dict[str, Any]]  # <eos> penalties chosen on validation, one per decoding setting (calibration.py)
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
@@ -63,14 +63,14 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedMo
     preprocessor = Preprocessor.from_dict(payload["preprocessor"])
     return LoadedModel(
         payload["model_name"], model, preprocessor, payload["config"], payload.get("history", []),
-        payload.get("train_seconds", 0.0), Path(path), payload.get("calibration"),
+        payload.get("train_seconds", 0.0), Path(path), payload.get("calibrations", []),
     )
 
 
 def export_weights(checkpoint_path: str | Path, out_path: str | Path) -> int:
     """Write a shippable copy of a checkpoint: half-precision weights, no optimiser state; returns bytes."""
     payload = read_checkpoint(checkpoint_path)
-    keep = ("model_name", "model_kwargs", "preprocessor", "config", "history", "epoch", "train_seconds", "calibration")
+    keep = ("model_name", "model_kwargs", "preprocessor", "config", "history", "epoch", "train_seconds", "calibrations")
     slim = {key: payload[key] for key in keep if key in payload}
     slim["model_state"] = {k: v.half() if v.is_floating_point() else v for k, v in payload["model_state"].items()}
     save_checkpoint(out_path, slim)

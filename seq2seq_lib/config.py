@@ -88,11 +88,20 @@ class DecodingConfig:
     eos_penalty_grid: list[float] = field(default_factory=list)  # non-empty: each model's penalty is chosen
     calibration_pairs: int = 500  # from this grid by BLEU on that many validation pairs (seq2seq_lib.calibration)
 
-    def calibrated(self, calibration: dict[str, Any] | None) -> DecodingConfig:
-        """These settings with a model's calibrated <eos> penalty, when the grid asks for calibration."""
-        if not self.eos_penalty_grid or calibration is None:
-            return self
-        return dataclasses.replace(self, eos_penalty=float(calibration["eos_penalty"]))
+    def calibration_key(self) -> dict[str, Any]:
+        """What a calibration depends on: every search setting but the penalty it chooses, the grid, the pairs."""
+        searched = {k: v for k, v in self.search_options().items() if k != "eos_penalty"}
+        return {**searched, "eos_penalty_grid": sorted(float(p) for p in self.eos_penalty_grid), "pairs": self.calibration_pairs}
+
+    def matching_calibration(self, calibrations: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+        """The model's calibration made under exactly these settings, if any."""
+        key = self.calibration_key()
+        return next((c for c in calibrations or [] if c.get("key") == key), None)
+
+    def calibrated(self, calibrations: list[dict[str, Any]] | None) -> DecodingConfig:
+        """These settings with the <eos> penalty a model was calibrated to under them (unchanged when there is none)."""
+        match = self.matching_calibration(calibrations) if self.eos_penalty_grid else None
+        return self if match is None else dataclasses.replace(self, eos_penalty=float(match["eos_penalty"]))
 
     def search_options(self) -> dict[str, Any]:
         """The keyword arguments of decoding.decode (everything but the calibration settings)."""

@@ -79,11 +79,8 @@ SEARCH_OPTIONS = ("length_penalty", "min_len", "no_repeat_ngram", "eos_penalty")
 
 def search_options(loaded: LoadedModel) -> dict[str, float]:
     """The length penalty, minimum length, n-gram blocking and (calibrated) <eos> penalty of the model's config."""
-    saved, defaults = loaded.config.get("decoding", {}), DecodingConfig()
-    options = {name: saved.get(name, getattr(defaults, name)) for name in SEARCH_OPTIONS}
-    if saved.get("eos_penalty_grid") and loaded.calibration is not None:
-        options["eos_penalty"] = loaded.calibration["eos_penalty"]
-    return options
+    saved = DecodingConfig(**loaded.config.get("decoding", {})).calibrated(loaded.calibrations)
+    return {name: getattr(saved, name) for name in SEARCH_OPTIONS}
 
 
 def generate_code(

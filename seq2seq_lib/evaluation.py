@@ -169,7 +169,7 @@ def evaluate_models(
     summaries, stats = [], {}
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
-        decoding = config.decoding.calibrated(loaded.calibration)
+        decoding = config.decoding.calibrated(loaded.calibrations)
         generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, config.seed, with_codebleu)
         stats[name] = scored["stats"]
@@ -179,7 +179,7 @@ def evaluate_models(
             "config": config.to_dict(),
             "training_config": loaded.config,
             "decoding": vars(decoding),
-            "calibration": loaded.calibration,
+            "calibration": config.decoding.matching_calibration(loaded.calibrations),
             "parameters": sum(p.numel() for p in loaded.model.parameters() if p.requires_grad),
             "train_seconds": loaded.train_seconds,
             "epochs": len(loaded.history),

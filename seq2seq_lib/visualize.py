@@ -373,7 +373,7 @@ def decode_examples(
     dataset, _ = encode_records(records, pre)
     out: list[DecodedExample] = []
     for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
-        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **config.decoding.calibrated(loaded.calibration).search_options())
+        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **config.decoding.calibrated(loaded.calibrations).search_options())
         for pos, tokens, attn in zip(batch.indices.tolist(), result.tokens, result.attention or []):
             index = dataset.indices[pos]
             src = [*pre.src_tokens(records[index]["func_documentation_string"]), SRC_EOS]
@@ -413,7 +413,7 @@ def visualize_attention(
         cap = max_summary_examples if max_summary_examples is not None else SUMMARY_CAP.get(config.profile, 500)
         decoded = [e for e in decode_examples(loaded, records[:cap], config, device) if e.tgt_tokens]
         per_example = [example_stats(e.attention, e.src_tokens, e.tgt_tokens) for e in decoded]
-        report.summary = {"split": split, "examples": len(per_example), "decoding": vars(config.decoding.calibrated(loaded.calibration)),
+        report.summary = {"split": split, "examples": len(per_example), "decoding": vars(config.decoding.calibrated(loaded.calibrations)),
                           "checkpoint": _relative(loaded.path, paths.root), **summarize_stats(per_example)}
         json_path = paths.results_dir / "attention_summary.json"
         write_json(json_path, report.summary)

@@ -31,35 +31,45 @@ def trained(tmp_path_factory):
 def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatch):
     config, path, records = trained
     chosen = calibrate_checkpoint(path, config.decoding, records, "cpu")
-    assert list(chosen["valid_bleu"]) == ["0.0", "1.5", "4.0"] and chosen["pairs"] == 12
+    assert list(chosen["valid_bleu"]) == ["0.0", "1.5", "4.0"] and chosen["key"] == config.decoding.calibration_key()
     product = {p: b * chosen["valid_parses"][p] for p, b in chosen["valid_bleu"].items()}
     best = max(product.values())
     assert chosen["eos_penalty"] == min(float(p) for p, v in product.items() if v == best)
     loaded = load_model(path)
-    assert loaded.calibration == chosen
-    decoding = config.decoding.calibrated(loaded.calibration)
+    assert loaded.calibrations == [chosen]
+    decoding = config.decoding.calibrated(loaded.calibrations)
     assert decoding.eos_penalty == chosen["eos_penalty"]
     again = validation_scores(loaded.model, loaded.preprocessor, records, decoding, "cpu")
     key = str(chosen["eos_penalty"])
     assert again == pytest.approx({"bleu": chosen["valid_bleu"][key], "parses": chosen["valid_parses"][key]})
 
     def fail(*args, **kwargs):
-        raise AssertionError("recalibrated although the grid did not change")
+        raise AssertionError("recalibrated although the settings did not change")
 
     monkeypatch.setattr(calibration, "calibrate", fail)
     assert calibrate_checkpoint(path, config.decoding, records, "cpu") == chosen
     monkeypatch.undo()
+
+
+def test_other_decoding_settings_get_their_own_calibration(trained):
+    config, path, records = trained
+    first = calibrate_checkpoint(path, config.decoding, records, "cpu")
     unblocked = DecodingConfig(**{**vars(config.decoding), "no_repeat_ngram": 3})
-    assert calibrate_checkpoint(path, unblocked, records, "cpu")["decoding"]["no_repeat_ngram"] == 3
     regridded = DecodingConfig(**{**vars(config.decoding), "eos_penalty_grid": [0.0, 2.0]})
+    assert calibrate_checkpoint(path, unblocked, records, "cpu")["key"]["no_repeat_ngram"] == 3
     assert list(calibrate_checkpoint(path, regridded, records, "cpu")["valid_bleu"]) == ["0.0", "2.0"]
-    assert list(read_checkpoint(path)["calibration"]["valid_bleu"]) == ["0.0", "2.0"]
+    stored = read_checkpoint(path)["calibrations"]
+    assert len(stored) == 3 and stored[0] == first  # the first settings' choice is kept, not overwritten
+    assert config.decoding.matching_calibration(stored) == first
+    assert unblocked.matching_calibration(stored)["key"]["no_repeat_ngram"] == 3
 
 
 def test_without_a_grid_nothing_is_calibrated(trained):
     config, path, records = trained
     plain = DecodingConfig(eos_penalty=0.7)
     assert calibrate_checkpoint(path, plain, records, "cpu") is None
-    assert plain.calibrated({"eos_penalty": 3.0}) is plain
-    assert DecodingConfig(eos_penalty_grid=[0.0, 3.0]).calibrated(None).eos_penalty == 0.0
+    other = {"eos_penalty": 3.0, "key": DecodingConfig(eos_penalty_grid=[0.0, 3.0]).calibration_key()}
+    assert plain.calibrated([other]) is plain
+    assert DecodingConfig(eos_penalty_grid=[0.0, 3.0]).calibrated([other]).eos_penalty == 3.0
+    assert DecodingConfig(eos_penalty_grid=[0.0, 3.0], max_len=10).calibrated([other]).eos_penalty == 0.0
     assert "eos_penalty_grid" not in plain.search_options() and plain.search_options()["eos_penalty"] == 0.7
