@@ -25,6 +25,7 @@ from .models import MODEL_NAMES
 from .visualize import SRC_EOS
 
 MAX_BEAM_WIDTH = 10
+SEARCH_OPTIONS = ("length_penalty", "min_len", "no_repeat_ngram", "eos_penalty")  # what the demo takes from the config
 DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly spin-waits (4x slower on a busy CPU)
 
 
@@ -72,9 +73,6 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-SEARCH_OPTIONS = ("length_penalty", "min_len", "no_repeat_ngram", "eos_penalty")
 
 
 def search_options(loaded: LoadedModel) -> dict[str, float]:

@@ -169,6 +169,10 @@ def evaluate_models(
     summaries, stats = [], {}
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
+        calibration = config.decoding.matching_calibration(loaded.calibrations)
+        if config.decoding.eos_penalty_grid and calibration is None:
+            print(f"[evaluate] {name}: no <eos> calibration for these decoding settings in {loaded.path.name}; "
+                  f"decoding with eos_penalty {config.decoding.eos_penalty} (train with these settings to calibrate)")
         decoding = config.decoding.calibrated(loaded.calibrations)
         generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, config.seed, with_codebleu)
@@ -179,7 +183,7 @@ def evaluate_models(
             "config": config.to_dict(),
             "training_config": loaded.config,
             "decoding": vars(decoding),
-            "calibration": config.decoding.matching_calibration(loaded.calibrations),
+            "calibration": calibration,
             "parameters": sum(p.numel() for p in loaded.model.parameters() if p.requires_grad),
             "train_seconds": loaded.train_seconds,
             "epochs": len(loaded.history),

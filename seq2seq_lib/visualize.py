@@ -365,15 +365,16 @@ class DecodedExample:
 def decode_examples(
     loaded: LoadedModel, records: Sequence[Mapping[str, Any]], config: Config, device: torch.device, batch_size: int = 32
 ) -> list[DecodedExample]:
-    """Decode records with an attention model (config.decoding) -> DecodedExample per record, in order."""
+    """Decode records with an attention model (config.decoding, calibrated) -> DecodedExample per record, in order."""
     from .batching import encode_records, make_loader
     from .decoding import decode
 
     pre = loaded.preprocessor
     dataset, _ = encode_records(records, pre)
+    options = config.decoding.calibrated(loaded.calibrations).search_options()
     out: list[DecodedExample] = []
     for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
-        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **config.decoding.calibrated(loaded.calibrations).search_options())
+        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **options)
         for pos, tokens, attn in zip(batch.indices.tolist(), result.tokens, result.attention or []):
             index = dataset.indices[pos]
             src = [*pre.src_tokens(records[index]["func_documentation_string"]), SRC_EOS]

@@ -73,3 +73,13 @@ def test_without_a_grid_nothing_is_calibrated(trained):
     assert DecodingConfig(eos_penalty_grid=[0.0, 3.0]).calibrated([other]).eos_penalty == 3.0
     assert DecodingConfig(eos_penalty_grid=[0.0, 3.0], max_len=10).calibrated([other]).eos_penalty == 0.0
     assert "eos_penalty_grid" not in plain.search_options() and plain.search_options()["eos_penalty"] == 0.7
+
+
+def test_evaluation_says_when_no_calibration_matches_its_settings(smoke_run, tmp_path, capsys):
+    from seq2seq_lib.evaluation import evaluate_models
+
+    config = load_config(profile_config_path("smoke"), {"decoding.eos_penalty_grid": [0.0, 1.0], "decoding.max_len": 10})
+    evaluate_models(config, ["attention"], split="valid", max_examples=4, out_dir=tmp_path, baselines=False)
+    assert "no <eos> calibration for these decoding settings" in capsys.readouterr().out
+    saved = (tmp_path / "attention" / "evaluation_results.json").read_text()
+    assert '"calibration": null' in saved and '"eos_penalty": 0.0' in saved
