@@ -17,7 +17,7 @@ import yaml
 
 from .config import PROJECT_ROOT, load_config, profile_config_path
 from .errors import UserError
-from .evaluation import evaluate_models, format_markdown, load_summaries
+from .evaluation import evaluate_models, format_markdown, load_summaries, recompute_bleu
 from .experiment import run_paths
 from .io_utils import write_text
 from .pipeline import train_models
@@ -55,16 +55,18 @@ def run_variant(spec: dict[str, Any], name: str, overrides: dict[str, Any]) -> d
         settings.update({"profile": f"ablation-{slug(trained_as)}", "models": [model]})
     config = load_config(profile_config_path(spec["base"]), settings)
     result = train_models(config, [model])[model]
-    scores = {}
+    scores, results_dir = {}, PROJECT_ROOT / "results" / f"ablation-{slug(name)}"
     for split, limit in (("valid", VALID_EXAMPLES), ("test", None)):
-        out_dir = PROJECT_ROOT / "results" / f"ablation-{slug(name)}" / split
+        out_dir = results_dir / split
         if not (out_dir / f"summary_{split}.json").is_file():
             evaluate_models(config, [model], split=split, max_examples=limit, out_dir=out_dir, baselines=False)
         scores[split] = load_summaries(out_dir, split)[0]["metrics"]
+    test_results = results_dir / "test" / model / "evaluation_results.json"
     return {
         "change": name,
         "valid BLEU": f"{scores['valid']['bleu']:.2f}",
         "test BLEU": f"{scores['test']['bleu']:.2f}",
+        "test BLEU of parsing outputs": f"{recompute_bleu(test_results, parsing_only=True):.2f}",
         "test parses %": f"{100 * scores['test']['syntax_valid']:.1f}",
         "test length ratio": f"{scores['test']['length_ratio']:.2f}",
         "train min": f"{result.train_seconds / 60:.1f}",
@@ -82,8 +84,8 @@ def run_ablation(spec_path: Path = PROJECT_ROOT / "configs" / "ablations.yaml") 
         table = format_markdown(rows)
         header = (
             f"Ablation of the {spec['model']} model against the {spec['base']} profile, one change at a time, "
-            f"{spec.get('common') or 'no other change'} for every row. Validation BLEU on the first "
-            f"{VALID_EXAMPLES} validation pairs (what tuning reads); test BLEU on the whole test split, "
+            f"{spec.get('common') or 'no other change'} for every row. Validation BLEU on a fixed random "
+            f"sample of {VALID_EXAMPLES} validation pairs (what tuning reads); test BLEU on the whole test split, "
             "computed once per row.\n\n"
         )
         write_text(out, header + table)  # rewritten after each row, so a stopped run keeps what finished

@@ -4,14 +4,16 @@ Greedy and beam search favour short outputs, and how short varies from model to 
 epoch to epoch, while BLEU's brevity penalty punishes short outputs hard. After training, every
 model decodes the first `decoding.calibration_pairs` validation pairs once per candidate in
 `decoding.eos_penalty_grid`, and keeps the penalty with the highest BLEU x share of outputs that
-parse. BLEU alone would pick penalties that pad weak models' outputs with unparseable repetitions
-(more matching n-grams, no brevity penalty); the product only rewards length that stays Python.
+parse (`decoding.calibrate_by`; "parsing_bleu" instead scores every output that does not parse as
+empty). BLEU alone would pick penalties that pad weak models' outputs with unparseable repetitions
+(more matching n-grams, no brevity penalty); both objectives discount that, the second entirely.
 The choice is stored in the checkpoint, one record per decoding setting (an ablation that decodes
 differently calibrates its own), and evaluation, figures and the demo decode with the matching one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,23 +22,33 @@ import torch
 
 from .checkpoints import load_model, read_checkpoint, save_checkpoint
 from .config import DecodingConfig
+from .errors import UserError
 from .evaluation import validation_scores
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
 
 
+OBJECTIVES: dict[str, Callable[[dict[str, float]], float]] = {
+    "bleu_x_parses": lambda s: s["bleu"] * s["parses"],
+    "parsing_bleu": lambda s: s["parsing_bleu"],  # BLEU with every output that does not parse scored as empty
+}
+
+
 def calibrate(
     model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
 ) -> dict[str, Any]:
-    """Validation BLEU and parse share for each <eos> penalty of the grid; the best product wins (smallest on ties)."""
+    """Validation scores for each <eos> penalty of the grid; the best by `decoding.calibrate_by` wins (smallest on ties)."""
+    if decoding.calibrate_by not in OBJECTIVES:
+        raise UserError(f"decoding.calibrate_by must be one of {', '.join(OBJECTIVES)}, got {decoding.calibrate_by!r}")
     grid = sorted(float(p) for p in decoding.eos_penalty_grid)
     scores = {p: validation_scores(model, preprocessor, records, replace(decoding, eos_penalty=p), device) for p in grid}
-    best = max(grid, key=lambda p: (scores[p]["bleu"] * scores[p]["parses"], -p))
+    best = max(grid, key=lambda p: (OBJECTIVES[decoding.calibrate_by](scores[p]), -p))
     return {
         "eos_penalty": best,
         "key": decoding.calibration_key(),
         "valid_bleu": {str(p): s["bleu"] for p, s in scores.items()},
         "valid_parses": {str(p): s["parses"] for p, s in scores.items()},
+        "valid_parsing_bleu": {str(p): s["parsing_bleu"] for p, s in scores.items()},
     }
 
 

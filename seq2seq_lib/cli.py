@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-len", type=int, help="longest output in pieces (default: the config's)")
     evaluate.add_argument("--eos-penalty", type=float, help="subtracted from log p(<eos>) (default: the config's)")
     evaluate.add_argument("--no-repeat-ngram", type=int, help="block repeated n-grams of this size, 0: off")
-    evaluate.add_argument("--max-examples", type=int, help="evaluate only the first N pairs (quick checks)")
+    evaluate.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
     evaluate.set_defaults(func=cmd_evaluate)
 
     visualize = commands.add_parser("visualize", help="attention heatmaps and statistics")
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     seeds.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
     seeds.add_argument("--split", default="test")
-    seeds.add_argument("--max-examples", type=int, help="evaluate only the first N pairs (quick checks)")
+    seeds.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
     seeds.set_defaults(func=cmd_seeds)
 
     ablate = commands.add_parser("ablate", help="one change at a time against a profile (validation BLEU)")

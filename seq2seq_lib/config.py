@@ -13,11 +13,14 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .preprocess import Preprocessor
 
 PROFILES = ("smoke", "quick", "full")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +54,7 @@ class ModelConfig:
     num_layers: int = 1
     dropout: float = 0.1
     tie_embeddings: bool = False
+    embed_init: str = "normal"  # "normal": N(0, 1), PyTorch's default; "scaled": N(0, 1/emb_dim), as in fairseq
 
 
 @dataclass
@@ -74,6 +78,9 @@ class TrainingConfig:
     amp: bool = False  # mixed precision, CUDA only
 
 
+CALIBRATION_SETTINGS = ("eos_penalty_grid", "calibration_pairs", "end_when_parses", "calibrate_by")  # not decode() arguments
+
+
 @dataclass
 class DecodingConfig:
     """How sequences are generated at evaluation time."""
@@ -87,10 +94,16 @@ class DecodingConfig:
     eos_penalty: float = 0.0  # subtracted from log p(<eos>) at every step: > 0 gives longer outputs
     eos_penalty_grid: list[float] = field(default_factory=list)  # non-empty: each model's penalty is chosen
     calibration_pairs: int = 500  # from this grid by BLEU on that many validation pairs (seq2seq_lib.calibration)
+    end_when_parses: bool = False  # allow <eos> only once the code so far parses (a syntax check on the way)
+    calibrate_by: str = "bleu_x_parses"  # what the penalty maximises: "bleu_x_parses" or "parsing_bleu" (unparsed = empty)
 
     def calibration_key(self) -> dict[str, Any]:
         """What a calibration depends on: every search setting but the penalty it chooses, the grid, the pairs."""
         searched = {k: v for k, v in self.search_options().items() if k != "eos_penalty"}
+        if self.end_when_parses:  # only when set: keys written before these options existed still match
+            searched["end_when_parses"] = True
+        if self.calibrate_by != "bleu_x_parses":
+            searched["calibrate_by"] = self.calibrate_by
         return {**searched, "eos_penalty_grid": sorted(float(p) for p in self.eos_penalty_grid), "pairs": self.calibration_pairs}
 
     def matching_calibration(self, calibrations: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -103,9 +116,15 @@ class DecodingConfig:
         match = self.matching_calibration(calibrations) if self.eos_penalty_grid else None
         return self if match is None else dataclasses.replace(self, eos_penalty=float(match["eos_penalty"]))
 
-    def search_options(self) -> dict[str, Any]:
-        """The keyword arguments of decoding.decode (everything but the calibration settings)."""
-        return {k: v for k, v in vars(self).items() if k not in ("eos_penalty_grid", "calibration_pairs")}
+    def search_options(self, preprocessor: Preprocessor | None = None) -> dict[str, Any]:
+        """The keyword arguments of decoding.decode (everything but the calibration settings).
+
+        With `end_when_parses`, the preprocessor supplies the syntax check (`can_end`) that decoding calls.
+        """
+        options = {k: v for k, v in vars(self).items() if k not in CALIBRATION_SETTINGS}
+        if self.end_when_parses and preprocessor is not None:
+            options["can_end"] = preprocessor.code_parses
+        return options
 
 
 @dataclass

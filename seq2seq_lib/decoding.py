@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -14,6 +14,7 @@ from .models.base import Seq2Seq
 from .vocab import EOS_ID, SOS_ID
 
 DECODE_METHODS = ("greedy", "beam")
+CanEnd = Callable[[list[int]], bool]  # may a hypothesis end after these ids?
 
 
 @dataclass
@@ -51,12 +52,13 @@ def greedy_decode(
     min_len: int = 0,
     no_repeat_ngram: int = 0,
     eos_penalty: float = 0.0,
+    can_end: CanEnd | None = None,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
 ) -> DecodeResult:
     """Pick the most likely allowed token at every step for the whole batch src (B, S), until all emit <eos>.
 
-    `min_len`, `no_repeat_ngram` and `eos_penalty` shape the choice exactly as in beam_search.
+    `min_len`, `no_repeat_ngram`, `eos_penalty` and `can_end` shape the choice exactly as in beam_search.
     """
     with _inference(model):
         enc = model.encode(src, src_lengths)
@@ -70,6 +72,8 @@ def greedy_decode(
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B, V), (B, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B, V)
             _apply_constraints(log_probs, generated, min_len, no_repeat_ngram, eos_penalty, eos_id)
+            if can_end is not None:
+                _forbid_unparsed_ends(log_probs, generated, can_end, eos_id, top=1)
             best, tokens = log_probs.max(dim=-1)  # (B,), (B,)
             scores += best.masked_fill(finished, 0.0)
             generated = torch.cat([generated, tokens.unsqueeze(1)], dim=1)  # (B, t + 1)
@@ -97,6 +101,7 @@ def beam_search(
     min_len: int = 0,
     no_repeat_ngram: int = 0,
     eos_penalty: float = 0.0,
+    can_end: CanEnd | None = None,
     exact_stop: bool = False,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
@@ -110,7 +115,8 @@ def beam_search(
     steps; the tests use it to compare with exhaustive search). Hypotheses alive at max_len compete as they are.
     `min_len` forbids <eos> before that many tokens; `no_repeat_ngram` = n > 0 forbids repeating any n-gram
     within a hypothesis; `eos_penalty` is subtracted from the log-probability of <eos> at every step (a
-    length reward against the short outputs that greedy and beam search favour; tuned on validation).
+    length reward against the short outputs that greedy and beam search favour; tuned on validation);
+    `can_end(ids)` says whether a hypothesis may end after ids (e.g. only once its code parses).
     """
     with _inference(model):
         batch, k, device = src.size(0), beam_width, src.device
@@ -129,6 +135,8 @@ def beam_search(
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
             _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_penalty, eos_id)
+            if can_end is not None:
+                _forbid_unparsed_ends(log_probs, alive_seqs, can_end, eos_id, top=k)
             vocab = log_probs.size(1)
             candidates = (alive_scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
             top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K): >= K are not <eos>
@@ -174,22 +182,23 @@ def decode(
     min_len: int = 0,
     no_repeat_ngram: int = 0,
     eos_penalty: float = 0.0,
+    can_end: CanEnd | None = None,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
 ) -> DecodeResult:
     """Decode src (B, S) with `method` ("greedy" or "beam"); beam_width and length_penalty apply to beam only.
 
-    The keyword arguments are DecodingConfig's: `decode(model, src, lengths, **config.decoding.search_options())`.
+    The keyword arguments are DecodingConfig's: `decode(model, src, lengths, **config.decoding.search_options(pre))`.
     """
     if method == "greedy":
         return greedy_decode(
             model, src, src_lengths, max_len, min_len=min_len, no_repeat_ngram=no_repeat_ngram,
-            eos_penalty=eos_penalty, sos_id=sos_id, eos_id=eos_id,
+            eos_penalty=eos_penalty, can_end=can_end, sos_id=sos_id, eos_id=eos_id,
         )
     if method == "beam":
         return beam_search(
             model, src, src_lengths, beam_width, max_len, length_penalty=length_penalty, min_len=min_len,
-            no_repeat_ngram=no_repeat_ngram, eos_penalty=eos_penalty, sos_id=sos_id, eos_id=eos_id,
+            no_repeat_ngram=no_repeat_ngram, eos_penalty=eos_penalty, can_end=can_end, sos_id=sos_id, eos_id=eos_id,
         )
     raise UserError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
 
@@ -228,6 +237,18 @@ def _apply_constraints(
         log_probs[:, eos_id] = float("-inf")
     if no_repeat_ngram > 0:
         _ban_repeated_ngrams(log_probs, seqs, no_repeat_ngram)
+
+
+def _forbid_unparsed_ends(log_probs: Tensor, seqs: Tensor, can_end: CanEnd, eos_id: int, top: int) -> None:
+    """Set <eos> to -inf (in place) in rows where it ranks in the `top` tokens but can_end(row of seqs) is False.
+
+    Only those rows are checked (the search could pick <eos> there), and never rows that already ended.
+    """
+    kth_best = log_probs.topk(top, dim=1).values[:, -1]  # (N,)
+    could_end = (log_probs[:, eos_id] >= kth_best) & ~(seqs == eos_id).any(dim=1)  # (N,)
+    for row in could_end.nonzero().flatten().tolist():
+        if not can_end(seqs[row].tolist()):
+            log_probs[row, eos_id] = float("-inf")
 
 
 def _ban_repeated_ngrams(log_probs: Tensor, seqs: Tensor, n: int) -> None:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from .models import MODEL_NAMES
 from .visualize import SRC_EOS
 
 MAX_BEAM_WIDTH = 10
-SEARCH_OPTIONS = ("length_penalty", "min_len", "no_repeat_ngram", "eos_penalty")  # what the demo takes from the config
+SEARCH_OPTIONS = ("length_penalty", "min_len", "no_repeat_ngram", "eos_penalty", "can_end")  # what the demo takes from the config
 DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly spin-waits (4x slower on a busy CPU)
 
 
@@ -75,10 +76,11 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def search_options(loaded: LoadedModel) -> dict[str, float]:
-    """The length penalty, minimum length, n-gram blocking and (calibrated) <eos> penalty of the model's config."""
+def search_options(loaded: LoadedModel) -> dict[str, Any]:
+    """The length penalty, minimum length, n-gram blocking, (calibrated) <eos> penalty and syntax check of the model's config."""
     saved = DecodingConfig(**loaded.config.get("decoding", {})).calibrated(loaded.calibrations)
-    return {name: getattr(saved, name) for name in SEARCH_OPTIONS}
+    options = saved.search_options(loaded.preprocessor)
+    return {name: options[name] for name in SEARCH_OPTIONS if name in options}
 
 
 def generate_code(

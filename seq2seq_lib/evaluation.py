@@ -20,10 +20,12 @@ import torch
 from . import metrics
 from .baselines import RetrievalBaseline, TrivialBaseline
 from .batching import encode_records, make_loader
-from .checkpoints import find_model_checkpoint, load_model
+from .checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .config import Config, DecodingConfig
 from .decoding import decode
-from .experiment import configure_threads, load_records, resolve_device, run_paths, training_records
+from .experiment import (
+    RunPaths, configure_threads, load_records, resolve_device, run_paths, sample_records, training_records, validation_records,
+)
 from .io_utils import read_json, write_json, write_text
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
@@ -53,7 +55,7 @@ def generate(
     loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
     for batch in tqdm(loader, desc=desc, leave=False):
         batch = batch.to(device)
-        result = decode(model, batch.src, batch.src_lengths, **decoding.search_options())
+        result = decode(model, batch.src, batch.src_lengths, **decoding.search_options(preprocessor))
         for index, tokens in zip(batch.indices.tolist(), result.tokens):
             hypotheses[dataset.indices[index]] = preprocessor.decode_tgt(tokens)
     return Generation(hypotheses, time.perf_counter() - started)
@@ -62,10 +64,15 @@ def generate(
 def validation_scores(
     model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
 ) -> dict[str, float]:
-    """Corpus BLEU and the share of outputs that parse, decoding the records (checkpoint selection, calibration)."""
-    generation = generate(model, preprocessor, records, decoding, device, desc="validation")
+    """Corpus BLEU, the share of outputs that parse and the BLEU of those alone, decoding the records (selection, calibration)."""
+    hypotheses = generate(model, preprocessor, records, decoding, device, desc="validation").hypotheses
     references = [r["func_code_string"] for r in records]
-    return {"bleu": metrics.corpus_bleu(generation.hypotheses, references), "parses": metrics.syntax_validity(generation.hypotheses)}
+    parsing = [h if metrics.parses(h) else "" for h in hypotheses]
+    return {
+        "bleu": metrics.corpus_bleu(hypotheses, references),
+        "parses": sum(map(bool, parsing)) / len(hypotheses) if hypotheses else 0.0,
+        "parsing_bleu": metrics.corpus_bleu(parsing, references),
+    }
 
 
 def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: bool = False) -> dict[str, Any]:
@@ -112,6 +119,7 @@ def _table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "system": s["system"],
             "BLEU": round(m["bleu"], 2),
             "BLEU 95% CI": f"{ci['bleu'][0]:.2f}-{ci['bleu'][1]:.2f}",
+            "BLEU of parsing outputs": round(m["bleu_parsing_only"], 2) if "bleu_parsing_only" in m else "",
             "token acc %": round(100 * m["token_accuracy"], 1),
             "exact %": round(100 * m["exact_match"], 2),
             "parses %": round(100 * m["syntax_valid"], 1),
@@ -156,6 +164,27 @@ def evaluate_baselines(config: Config, records: list[dict]) -> dict[str, list[st
     }
 
 
+def _calibration(config: Config, loaded: LoadedModel, paths: RunPaths, device: torch.device) -> dict[str, Any] | None:
+    """The model's calibration under config.decoding; a local checkpoint without one is calibrated now (and keeps it).
+
+    Shipped weights are never rewritten: without a matching calibration they decode with the configured penalty.
+    """
+    calibration = config.decoding.matching_calibration(loaded.calibrations)
+    if not config.decoding.eos_penalty_grid or calibration is not None:
+        return calibration
+    if loaded.path.resolve().is_relative_to(paths.run_dir.resolve()):
+        from .calibration import (
+            calibrate_checkpoint,  # calibration scores with this module's validation_scores
+        )
+
+        print(f"[evaluate] {loaded.name}: calibrating the <eos> penalty for these decoding settings on validation")
+        pairs = validation_records(config)[: config.decoding.calibration_pairs]
+        return calibrate_checkpoint(loaded.path, config.decoding, pairs, device)
+    print(f"[evaluate] {loaded.name}: no <eos> calibration for these decoding settings in {loaded.path.name}; "
+          f"decoding with eos_penalty {config.decoding.eos_penalty} (train with these settings to calibrate)")
+    return None
+
+
 def evaluate_models(
     config: Config, names: list[str], split: str = "test", max_examples: int | None = None,
     out_dir: Path | None = None, baselines: bool = True, with_codebleu: bool = False,
@@ -164,16 +193,13 @@ def evaluate_models(
     paths = run_paths(config)
     configure_threads(config)
     device = resolve_device(config.device)
-    records = load_records(config, split)[:max_examples]
+    records = sample_records(load_records(config, split), max_examples)  # the same pairs for every config
     out_dir = out_dir or (paths.results_dir if split == "test" else paths.results_dir / split)
     summaries, stats = [], {}
     for name in names:
         loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
-        calibration = config.decoding.matching_calibration(loaded.calibrations)
-        if config.decoding.eos_penalty_grid and calibration is None:
-            print(f"[evaluate] {name}: no <eos> calibration for these decoding settings in {loaded.path.name}; "
-                  f"decoding with eos_penalty {config.decoding.eos_penalty} (train with these settings to calibrate)")
-        decoding = config.decoding.calibrated(loaded.calibrations)
+        calibration = _calibration(config, loaded, paths, device)
+        decoding = config.decoding.calibrated([calibration] if calibration else [])
         generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, config.seed, with_codebleu)
         stats[name] = scored["stats"]
@@ -210,8 +236,9 @@ def load_summaries(results_dir: Path, split: str = "test") -> list[dict[str, Any
     return read_json(results_dir / f"summary_{split}.json")
 
 
-def recompute_bleu(results_path: Path) -> float:
-    """Corpus BLEU recomputed from the examples stored in a results file (a consistency check)."""
+def recompute_bleu(results_path: Path, parsing_only: bool = False) -> float:
+    """Corpus BLEU recomputed from the examples stored in a results file; `parsing_only` scores unparsed outputs as empty."""
     examples = read_json(results_path)["examples"]
-    return metrics.corpus_bleu([e["generated"] for e in examples], [e["reference"] for e in examples])
+    hypotheses = [e["generated"] if e["parses"] or not parsing_only else "" for e in examples]
+    return metrics.corpus_bleu(hypotheses, [e["reference"] for e in examples])
 

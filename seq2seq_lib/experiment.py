@@ -123,6 +123,16 @@ def subsample(dataset: EncodedDataset, size: int | None, seed: int) -> EncodedDa
     return EncodedDataset([dataset.pairs[i] for i in keep], [dataset.indices[i] for i in keep])
 
 
+def sample_records(records: list[dict], size: int | None, seed: int = 0) -> list[dict]:
+    """A seeded random sample of `size` records in their original order (all of them when size is None or larger).
+
+    Splits are stored package by package, so the first N pairs would come from a few packages only.
+    """
+    if size is None or len(records) <= size:
+        return records
+    return [records[i] for i in sorted(random.Random(seed).sample(range(len(records)), size))]
+
+
 def validation_records(config: Config) -> list[dict]:
     """Validation records, subsampled deterministically when max_valid_pairs is set."""
     records = load_records(config, "valid")

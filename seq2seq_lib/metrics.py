@@ -428,7 +428,8 @@ def evaluate_outputs(
     """Headline metrics, 95% bootstrap CIs (skipped when n_resamples=0) and per-example scores.
 
     Returns a JSON-ready {"n", "metrics", "ci", "per_example"}: metrics holds `HEADLINE_METRICS`
-    plus "distinct_share" and "codebleu" (None when skipped or unavailable); ci maps each headline
+    plus "distinct_share", "length_ratio", "bleu_parsing_only" (outputs that do not parse scored as empty)
+    and "codebleu" (None when skipped or unavailable); ci maps each headline
     metric to [low, high]; per_example holds `example_scores` dicts, which `stats_matrix` turns
     into the statistics for `paired_bootstrap` and `breakdown_by_length` groups.
     """
@@ -438,6 +439,8 @@ def evaluate_outputs(
     metrics: dict[str, float | None] = {**headline_metrics(stats)}
     metrics["distinct_share"] = distinct_share(hypotheses)
     metrics["length_ratio"] = length_ratio(examples)
+    # BLEU earned by outputs that parse: text that is not code still collects n-grams and shortens the brevity penalty
+    metrics["bleu_parsing_only"] = corpus_bleu([h if e["parses"] else "" for h, e in zip(hypotheses, examples)], references)
     codebleu = codebleu_score(hypotheses, references) if with_codebleu else None
     metrics["codebleu"] = codebleu["codebleu"] if codebleu else None
     ci = {}

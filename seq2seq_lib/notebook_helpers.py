@@ -125,6 +125,7 @@ def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         rows.append({
             "system": s["system"],
             "BLEU [95% CI]": _with_ci(s, "bleu", 1.0, 2),
+            "BLEU of parsing outputs": round(s["metrics"].get("bleu_parsing_only", float("nan")), 2),
             "token acc % [95% CI]": _with_ci(s, "token_accuracy", 100.0, 1),
             "parses % [95% CI]": _with_ci(s, "syntax_valid", 100.0, 1),
             "exact %": round(100 * s["metrics"]["exact_match"], 2),
@@ -134,6 +135,19 @@ def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             "decoding (pairs/s)": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "-",
         })
     return pd.DataFrame(rows)
+
+
+def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.DataFrame:
+    """The comparison tables of every profile that has test results, stacked with a profile column."""
+    frames = []
+    for profile in profiles:
+        summary = root / "results" / profile / "summary_test.json"
+        if summary.is_file():
+            frames.append(metrics_frame(read_json(summary)).assign(profile=profile))
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["profile", *frame.columns.drop("profile")]]
 
 
 def significance_frame(significance: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
@@ -286,6 +300,10 @@ def describe_comparison(
     parse_best = max(neural, key=lambda s: s["metrics"]["syntax_valid"])
     lines.append(f"* **Valid Python:** {parse_best['system']} produces the most parseable code "
                  f"({100 * parse_best['metrics']['syntax_valid']:.0f}% of its outputs parse); BLEU does not check this.")
+    if all("bleu_parsing_only" in s["metrics"] for s in neural):
+        shares = ", ".join(f"{s['system']} {s['metrics']['bleu_parsing_only']:.2f} of {s['metrics']['bleu']:.2f}" for s in neural)
+        lines.append(f"* **BLEU earned by code that parses** (the other outputs scored as empty): {shares}. "
+                     "The rest comes from text that is not valid Python but shares n-grams and length with the reference.")
     calibrated = [s for s in neural if s.get("calibration")]
     if calibrated:
         penalties = ", ".join(f"{s['system']} {s['calibration']['eos_penalty']:g} (length ratio {s['metrics']['length_ratio']:.2f})"

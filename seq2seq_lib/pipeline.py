@@ -42,8 +42,11 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
             result.best_checkpoint, config.decoding, data.valid_records[: config.decoding.calibration_pairs], device
         )
         if calibration is not None:
+            parsing_bleu = calibration.get("valid_parsing_bleu", {})  # absent from calibrations stored before it existed
             tried = ", ".join(
-                f"{p}: BLEU {b:.2f} x parses {calibration['valid_parses'][p]:.2f}" for p, b in calibration["valid_bleu"].items()
+                f"{p}: BLEU {b:.2f} x parses {calibration['valid_parses'][p]:.2f}"
+                + (f" (parsing outputs {parsing_bleu[p]:.2f})" if p in parsing_bleu else "")
+                for p, b in calibration["valid_bleu"].items()
             )
             print(f"[train] {name}: <eos> penalty {calibration['eos_penalty']} chosen on validation ({tried})")
         print(

@@ -9,6 +9,7 @@ from typing import Any
 
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.io_utils import read_json, write_json
+from seq2seq_lib.metrics import parses
 from seq2seq_lib.tokenization import CodeTokenizer, DocTokenizer, char_alphabet, char_pieces, code_pieces
 from seq2seq_lib.vocab import EOS_ID, Vocab
 
@@ -89,6 +90,10 @@ class Preprocessor:
     def decode_tgt(self, ids: Iterable[int]) -> str:
         """Target ids (model output) -> Python source; stops at `<eos>`, never raises."""
         return self.code_tokenizer.detokenize(self.tgt_vocab.decode(ids))
+
+    def code_parses(self, ids: Iterable[int]) -> bool:
+        """True when the Python source of target ids parses (decoding's syntax check before `<eos>`)."""
+        return parses(self.decode_tgt(ids))
 
     def to_dict(self) -> dict[str, Any]:
         """Everything needed to encode and decode, as a JSON-ready dict (checkpoints embed it)."""

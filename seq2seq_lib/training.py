@@ -33,6 +33,7 @@ from .models.base import Seq2Seq
 from .vocab import PAD_ID
 
 SELECT_BY = ("loss", "bleu")
+EMBED_INITS = ("normal", "scaled")
 
 
 @dataclass
@@ -137,12 +138,17 @@ def train_model(
     progress: bool = True,
 ) -> TrainResult:
     """Train one model with the shared loop; resume from `last.pt` unless `force`."""
+    if config.model.embed_init not in EMBED_INITS:
+        raise UserError(f"model.embed_init must be one of {', '.join(EMBED_INITS)}, got {config.model.embed_init!r}")
     if config.training.select_by not in SELECT_BY:
         raise UserError(f"training.select_by must be one of {', '.join(SELECT_BY)}, got {config.training.select_by!r}")
     device = resolve_device(config.device)
     kwargs = model_kwargs(config, data)
     torch.manual_seed(config.seed)
-    model = build_model(model_name, **kwargs).to(device)
+    model = build_model(model_name, **kwargs)
+    if config.model.embed_init == "scaled":
+        model.scale_embedding_init()
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.training.lr)
     scheduler = _make_scheduler(config, optimizer)
     use_amp = config.training.amp and device.type == "cuda"

@@ -371,7 +371,7 @@ def decode_examples(
 
     pre = loaded.preprocessor
     dataset, _ = encode_records(records, pre)
-    options = config.decoding.calibrated(loaded.calibrations).search_options()
+    options = config.decoding.calibrated(loaded.calibrations).search_options(pre)
     out: list[DecodedExample] = []
     for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
         result = decode(loaded.model, batch.src.to(device), batch.src_lengths, **options)

@@ -1,13 +1,17 @@
 """Length calibration: the <eos> penalty is chosen by validation BLEU, stored once, and used by evaluation."""
 
+from dataclasses import replace
+
 import pytest
 
 from seq2seq_lib import calibration
 from seq2seq_lib.calibration import calibrate_checkpoint
 from seq2seq_lib.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import DecodingConfig, load_config, profile_config_path
+from seq2seq_lib.errors import UserError
 from seq2seq_lib.evaluation import validation_scores
 from seq2seq_lib.experiment import RunPaths, prepare_training_data
+from seq2seq_lib.io_utils import read_json
 from seq2seq_lib.training import train_model
 
 GRID = [0.0, 1.5, 4.0]
@@ -41,7 +45,8 @@ def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatc
     assert decoding.eos_penalty == chosen["eos_penalty"]
     again = validation_scores(loaded.model, loaded.preprocessor, records, decoding, "cpu")
     key = str(chosen["eos_penalty"])
-    assert again == pytest.approx({"bleu": chosen["valid_bleu"][key], "parses": chosen["valid_parses"][key]})
+    expected = {"bleu": chosen["valid_bleu"][key], "parses": chosen["valid_parses"][key], "parsing_bleu": chosen["valid_parsing_bleu"][key]}
+    assert again == pytest.approx(expected) and again["parsing_bleu"] <= again["bleu"] + 1e-9
 
     def fail(*args, **kwargs):
         raise AssertionError("recalibrated although the settings did not change")
@@ -64,6 +69,24 @@ def test_other_decoding_settings_get_their_own_calibration(trained):
     assert unblocked.matching_calibration(stored)["key"]["no_repeat_ngram"] == 3
 
 
+def test_the_calibration_objective_decides_between_length_and_working_code(trained, monkeypatch):
+    config, path, records = trained
+    table = {0.0: (5.0, 0.9, 2.0), 1.5: (8.0, 0.8, 1.5), 4.0: (9.0, 0.3, 1.0)}  # BLEU, parse share, parsing BLEU
+    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: dict(
+        zip(("bleu", "parses", "parsing_bleu"), table[decoding.eos_penalty])))
+    loaded = load_model(path)
+
+    def choose(**options):
+        return calibration.calibrate(loaded.model, loaded.preprocessor, records, replace(config.decoding, **options), "cpu")
+
+    assert choose()["eos_penalty"] == 1.5  # BLEU x parses: 4.5, 6.4, 2.7
+    by_code = choose(calibrate_by="parsing_bleu")
+    assert by_code["eos_penalty"] == 0.0 and by_code["key"]["calibrate_by"] == "parsing_bleu"
+    assert "calibrate_by" not in config.decoding.calibration_key()
+    with pytest.raises(UserError, match="calibrate_by"):
+        choose(calibrate_by="bleu")
+
+
 def test_without_a_grid_nothing_is_calibrated(trained):
     config, path, records = trained
     plain = DecodingConfig(eos_penalty=0.7)
@@ -75,11 +98,36 @@ def test_without_a_grid_nothing_is_calibrated(trained):
     assert "eos_penalty_grid" not in plain.search_options() and plain.search_options()["eos_penalty"] == 0.7
 
 
-def test_evaluation_says_when_no_calibration_matches_its_settings(smoke_run, tmp_path, capsys):
-    from seq2seq_lib.evaluation import evaluate_models
+def test_the_syntax_check_is_a_search_option_with_its_own_calibrations(trained):
+    _, path, _ = trained
+    pre = load_model(path).preprocessor
+    plain, checked = DecodingConfig(eos_penalty_grid=[0.0, 3.0]), DecodingConfig(eos_penalty_grid=[0.0, 3.0], end_when_parses=True)
+    assert "end_when_parses" not in plain.calibration_key()  # keys stored before the option existed still match
+    assert checked.calibration_key() == {**plain.calibration_key(), "end_when_parses": True}
+    assert "can_end" not in plain.search_options(pre) and "end_when_parses" not in checked.search_options(pre)
+    can_end = checked.search_options(pre)["can_end"]
+    assert can_end(pre.encode_tgt("def f(x):\n    return x\n")) and not can_end(pre.encode_tgt("def f(x):\n"))
+
+
+def test_evaluation_calibrates_a_local_checkpoint_and_never_rewrites_shipped_weights(smoke_run, tmp_path, capsys, monkeypatch):
+    from seq2seq_lib import evaluation
 
     config = load_config(profile_config_path("smoke"), {"decoding.eos_penalty_grid": [0.0, 1.0], "decoding.max_len": 10})
-    evaluate_models(config, ["attention"], split="valid", max_examples=4, out_dir=tmp_path, baselines=False)
+    local = evaluation.run_paths(config).model_dir("attention") / "checkpoint.pt"
+    shipped = tmp_path / "weights" / "attention.pt"
+    shipped.parent.mkdir()
+    shipped.write_bytes(local.read_bytes())
+    monkeypatch.setattr(evaluation, "find_model_checkpoint", lambda run_dir, name, profile: shipped)
+    evaluation.evaluate_models(config, ["attention"], split="valid", max_examples=4, out_dir=tmp_path / "shipped", baselines=False)
     assert "no <eos> calibration for these decoding settings" in capsys.readouterr().out
-    saved = (tmp_path / "attention" / "evaluation_results.json").read_text()
+    assert shipped.read_bytes() == local.read_bytes()
+    saved = (tmp_path / "shipped" / "attention" / "evaluation_results.json").read_text()
     assert '"calibration": null' in saved and '"eos_penalty": 0.0' in saved
+
+    monkeypatch.undo()
+    evaluation.evaluate_models(config, ["attention"], split="valid", max_examples=4, out_dir=tmp_path / "local", baselines=False)
+    assert "calibrating the <eos> penalty" in capsys.readouterr().out
+    stored = config.decoding.matching_calibration(read_checkpoint(local)["calibrations"])
+    assert stored is not None and set(stored["valid_bleu"]) == {"0.0", "1.0"}
+    saved = read_json(tmp_path / "local" / "attention" / "evaluation_results.json")
+    assert saved["calibration"] == stored and saved["decoding"]["eos_penalty"] == stored["eos_penalty"]

@@ -157,6 +157,30 @@ def test_greedy_obeys_the_same_constraints_as_a_beam_of_one() -> None:
         assert len(bigrams) == len(set(bigrams))
 
 
+@pytest.mark.parametrize("width", [1, 3])
+def test_can_end_holds_back_eos_like_the_constraint_it_encodes(width: int) -> None:
+    model = peaked_model("attention", 12)
+    model.output.proj.bias.data[EOS] += 5.0  # eager to stop
+    src, lengths = source_batch([6, 3, 5, 4])
+    calls: list[list[int]] = []
+
+    def at_least_four(ids: list[int]) -> bool:
+        calls.append(ids)
+        return len(ids) >= 4
+
+    options = {"max_len": 15, "length_penalty": 0.0, "no_repeat_ngram": 2}
+    checked = beam_search(model, src, lengths, beam_width=width, can_end=at_least_four, **options)
+    constrained = beam_search(model, src, lengths, beam_width=width, min_len=4, **options)
+    assert checked.tokens == constrained.tokens and all(len(tokens) >= 4 for tokens in checked.tokens)
+    assert checked.scores == pytest.approx(constrained.scores, abs=1e-5)
+    steps = max(len(tokens) for tokens in checked.tokens) + 1
+    assert 0 < len(calls) < 4 * width * steps  # only hypotheses that could end right then are checked
+    assert all(EOS not in ids for ids in calls)
+    if width == 1:
+        greedy = greedy_decode(model, src, lengths, 15, no_repeat_ngram=2, can_end=at_least_four)
+        assert greedy.tokens == checked.tokens
+
+
 def test_decoding_restores_training_mode_and_rejects_unknown_methods() -> None:
     model = peaked_model("rnn", 12).train()
     src, lengths = source_batch([3])

@@ -4,7 +4,7 @@ import pytest
 
 from seq2seq_lib import metrics
 from seq2seq_lib.evaluation import load_summaries, recompute_bleu
-from seq2seq_lib.experiment import load_records, run_paths
+from seq2seq_lib.experiment import load_records, run_paths, sample_records
 from seq2seq_lib.io_utils import read_json
 
 
@@ -27,6 +27,7 @@ def test_smoke_evaluation_results(smoke_run):
         example = result["examples"][0]
         assert {"docstring", "reference", "generated", "sentence_bleu", "token_accuracy", "exact", "parses"} <= set(example)
         assert recompute_bleu(path) == pytest.approx(result["metrics"]["bleu"], abs=1e-9)
+        assert recompute_bleu(path, parsing_only=True) == pytest.approx(result["metrics"]["bleu_parsing_only"], abs=1e-9)
         generated = [e["generated"] for e in result["examples"]]
         assert result["metrics"]["syntax_valid"] == pytest.approx(metrics.syntax_validity(generated))
         low, high = result["ci95"]["bleu"]
@@ -37,3 +38,12 @@ def test_smoke_evaluation_results(smoke_run):
     assert set(significance) == {"rnn vs lstm", "rnn vs attention", "lstm vs attention"}
     table = (results_dir / "comparison.md").read_text()
     assert table.startswith("| system | BLEU |") and "retrieval" in table
+
+
+def test_evaluation_samples_are_seeded_spread_and_in_file_order():
+    records = [{"package": f"p{i // 100}", "i": i} for i in range(1000)]  # stored package by package
+    sample = sample_records(records, 100)
+    assert sample == sample_records(records, 100) and len(sample) == 100
+    assert [r["i"] for r in sample] == sorted(r["i"] for r in sample)
+    assert len({r["package"] for r in sample}) == 10  # the first 100 pairs would all be p0
+    assert sample_records(records, None) is records and sample_records(records, 5000) is records

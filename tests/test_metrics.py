@@ -244,6 +244,8 @@ def test_evaluate_empty_and_longer_outputs():
     assert longer["token_accuracy"] == 1.0 and not longer["exact"] and longer["sentence_bleu"] < 100
     assert not broken["parses"]
     assert result["metrics"]["syntax_valid"] == pytest.approx(1 / 3)
+    assert result["metrics"]["bleu_parsing_only"] == pytest.approx(M.corpus_bleu(["", hyps[1], ""], REFS))
+    assert result["metrics"]["bleu_parsing_only"] < result["metrics"]["bleu"]  # the broken output's n-grams no longer count
     matches = sum(e["token_matches"] for e in result["per_example"])
     ref_len = sum(e["ref_len"] for e in result["per_example"])
     assert result["metrics"]["token_accuracy"] == pytest.approx(matches / ref_len)

@@ -1,6 +1,7 @@
 """The comparison notebook's written conclusions follow the numbers they are given."""
 
-from seq2seq_lib.notebook_helpers import describe_comparison, describe_decoding
+from seq2seq_lib.io_utils import write_json
+from seq2seq_lib.notebook_helpers import describe_comparison, describe_decoding, profiles_frame
 
 
 def summary(system: str, bleu: float, low: float, high: float, parses: float, **extra) -> dict:
@@ -24,6 +25,10 @@ def test_conclusions_rank_test_significance_length_and_cost():
     assert "interval is above that of the retrieval baseline" in text
     assert "attention 3 (length ratio 0.90)" in text and "rnn 2 (length ratio 0.40)" in text
     assert "rnn 100 parameters and 50.0 pairs/s" in text and "greedy decoding speed" in text
+    assert "BLEU earned by code that parses" not in text  # summaries from before the metric existed
+    summaries[0]["metrics"]["bleu_parsing_only"], summaries[1]["metrics"]["bleu_parsing_only"] = 0.25, 4.5
+    text = describe_comparison(summaries, significance, ["rnn", "attention"])
+    assert "attention 4.50 of 9.00, rnn 0.25 of 1.00" in text
     overlapping = describe_comparison([*summaries[:2], summary("retrieval (TF-IDF)", 9.2, 8.9, 9.6, 1.0)], significance, ["rnn", "attention"])
     assert "interval overlaps that of the retrieval baseline" in overlapping
 
@@ -33,3 +38,15 @@ def test_decoding_is_described_as_recorded():
     assert describe_decoding(greedy) == "greedy search, 8-grams blocked, <eos> penalty 4, at most 400 pieces"
     beam = {"method": "beam", "beam_width": 3, "no_repeat_ngram": 0, "eos_penalty": 0.0, "max_len": 60}
     assert describe_decoding(beam) == "beam search, width 3, at most 60 pieces"
+
+
+def test_profiles_are_stacked_with_a_profile_column_and_missing_ones_skipped(tmp_path):
+    metrics = {"bleu": 6.5, "token_accuracy": 0.05, "syntax_valid": 0.79, "exact_match": 0.0, "distinct_share": 0.93}
+    for profile, bleu in (("quick", 6.5), ("full", 9.25)):
+        row = {"system": "attention", "metrics": {**metrics, "bleu": bleu}, "ci95": {"bleu": [bleu - 0.3, bleu + 0.3]}}
+        write_json(tmp_path / "results" / profile / "summary_test.json", [row])
+    frame = profiles_frame(["quick", "full", "never-run"], root=tmp_path)
+    assert list(frame.columns[:3]) == ["profile", "system", "BLEU [95% CI]"]
+    assert frame["profile"].tolist() == ["quick", "full"]
+    assert frame["BLEU [95% CI]"].tolist() == ["6.50 [6.20, 6.80]", "9.25 [8.95, 9.55]"]
+    assert profiles_frame(["never-run"], root=tmp_path).empty

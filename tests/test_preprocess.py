@@ -45,6 +45,13 @@ def test_encode_decode(pre: Preprocessor) -> None:
     assert pre.decode_tgt(pre.encode_tgt(CODES[3])) == "def greet(name):\n    print('Hello,  ' + name)\n"
 
 
+def test_code_parses_only_for_complete_prefixes(pre: Preprocessor) -> None:
+    ids = pre.encode_tgt(CODES[1])  # def get_user_name(user):\n    return user.name
+    complete = [pre.decode_tgt(ids[:n]).split("\n")[1].strip() for n in range(len(ids) + 1) if pre.code_parses(ids[:n])]
+    assert complete == ["return", "return user", "return user.name"]  # a header alone, `(` or `user.` cut short: no
+    assert pre.code_parses([*ids, EOS_ID]) and not pre.code_parses([])
+
+
 def test_unseen_code_has_few_unknowns(pre: Preprocessor) -> None:
     ids = pre.encode_tgt("def other_name(user):\n    return user + 1\n")
     assert UNK_ID not in ids

@@ -134,6 +134,13 @@ def test_selection_by_loss_keeps_the_lowest_loss_epoch_and_unknown_measures_fail
         train_model("rnn", tiny_config(tmp_path, select_by="accuracy"), tiny_data, tmp_path / "x", progress=False)
 
 
+def test_unknown_embedding_init_is_a_one_line_error(tmp_path, tiny_data):
+    config = load_config(profile_config_path("smoke"), {"model.embed_init": "xavier"})
+    with pytest.raises(UserError, match="embed_init") as info:
+        train_model("rnn", config, tiny_data, tmp_path / "x", progress=False)
+    assert "\n" not in str(info.value)
+
+
 def test_resume_accepts_a_checkpoint_from_before_newer_config_keys(tmp_path, tiny_data):
     from seq2seq_lib.checkpoints import save_checkpoint
 
