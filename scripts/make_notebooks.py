@@ -705,7 +705,7 @@ from seq2seq_lib.evaluation import load_summaries
 from seq2seq_lib.io_utils import read_json
 from seq2seq_lib.notebook_helpers import (
     describe_comparison, examples_frame, examples_html, load_results, metrics_frame, model_history, pick_examples,
-    significance_frame,
+    profiles_frame, significance_frame,
 )
 from seq2seq_lib.visualize import plot_bleu_by_length, plot_learning_curves
 ''', slide="skip"),
@@ -718,13 +718,30 @@ test pairs). *parameters* counts trainable weights, *training* is the wall time 
 *decoding* the test pairs per second of the profile's search on the machine that evaluated. Each
 neural model decodes with the `<eos>` penalty chosen for it on validation (BLEU x share that parses):
 greedy search stops too early for BLEU's brevity penalty, and BLEU alone would reward padding with
-unparseable text; the conclusions below list the penalties.
+unparseable text; the conclusions below list the penalties. *BLEU of parsing outputs* scores every
+output that does not parse as empty: the part of the BLEU that working code earns. Text that is not
+code still collects common n-grams (`self`, `(`, `return`) and lengthens the output, which lifts
+BLEU's brevity penalty, so read both columns.
 """, slide="slide"),
         code('''
 summaries = load_summaries(paths.results_dir)
 ctx.table(metrics_frame(summaries), "05_comparison")
 '''),
         code('ctx.show(plots.plot_comparison(summaries), "05_comparison")'),
+        md(r"""
+### Every profile side by side
+
+The same table for each profile that has been run on this machine or shipped with the project
+(`results/<profile>/`): the quick profile trains in about half an hour on a laptop, the full
+profile trains wider models for longer. Same test split, same metrics.
+"""),
+        code('''
+every_profile = profiles_frame(["quick", "full"])
+if every_profile.empty:
+    print("No profile has test results yet: run ./run_all.sh")
+else:
+    ctx.table(every_profile, "05_profiles")
+'''),
         md(r"""
 ## How the models learned
 
@@ -788,8 +805,8 @@ display(HTML(examples_html(examples, max_lines=12)))
 Each row changes one thing against the quick profile and is scored on the validation split (what
 the choices were made on) and once on the test split (never used to choose). `ablation.md` holds
 the training changes, measured on a one-epoch budget so that each row fits a laptop session;
-`ablation_decoding.md` the decoding changes, measured on the trained quick model itself. Rows that
-did not help stay in the tables.
+`ablation_training.md` later training changes at two epochs; `ablation_decoding.md` the decoding
+changes, measured on the trained quick model itself. Rows that did not help stay in the tables.
 """, slide="slide"),
         code('''
 tables = sorted(paths.results_dir.glob("ablation*.md"))
@@ -818,7 +835,8 @@ else:
 
 * Re-run the whole comparison with another seed (`seed = ...` in the parameters, after training
   that seed): which conclusions survive? Differences smaller than the seed-to-seed variation are not findings.
-* Train the `full` profile (more data, larger models, GPU when there is one) and compare the gaps.
+* Compare with the `full` profile (models twice as wide, trained longer; `./run_all.sh full`): do the gaps
+  between the models shrink or grow with capacity?
 * Look beyond BLEU: a function can differ from the reference token by token and still be correct.
   Executing generated code against unit tests (pass@k, Chen et al., 2021) measures that directly.
 * Open **notebook 6** and try the models on your own docstrings.
