@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ from .preprocess import Preprocessor
 
 SPLITS = ("train", "valid", "test")
 EMPTY_BODIES = ("pass", "...", "raise NotImplementedError", "raise NotImplementedError()")
+
+T = TypeVar("T")
 
 
 def set_seed(seed: int) -> None:
@@ -119,11 +122,11 @@ def subsample(dataset: EncodedDataset, size: int | None, seed: int) -> EncodedDa
     """A deterministic random subset of `size` pairs (the whole dataset when size is None or larger)."""
     if size is None or len(dataset) <= size:
         return dataset
-    keep = sorted(random.Random(seed).sample(range(len(dataset)), size))
+    keep = sample_records(list(range(len(dataset))), size, seed)
     return EncodedDataset([dataset.pairs[i] for i in keep], [dataset.indices[i] for i in keep])
 
 
-def sample_records(records: list[dict], size: int | None, seed: int = 0) -> list[dict]:
+def sample_records(records: list[T], size: int | None, seed: int = 0) -> list[T]:
     """A seeded random sample of `size` records in their original order (all of them when size is None or larger).
 
     Splits are stored package by package, so the first N pairs would come from a few packages only.
