@@ -67,7 +67,7 @@ def validation_scores(
     """Corpus BLEU, the share of outputs that parse and the BLEU of those alone, decoding the records (selection, calibration)."""
     hypotheses = generate(model, preprocessor, records, decoding, device, desc="validation").hypotheses
     references = [r["func_code_string"] for r in records]
-    parsing = [h if metrics.parses(h) else "" for h in hypotheses]
+    parsing = metrics.parsing_only(hypotheses)
     return {
         "bleu": metrics.corpus_bleu(hypotheses, references),
         "parses": sum(map(bool, parsing)) / len(hypotheses) if hypotheses else 0.0,
@@ -173,9 +173,7 @@ def _calibration(config: Config, loaded: LoadedModel, paths: RunPaths, device: t
     if not config.decoding.eos_penalty_grid or calibration is not None:
         return calibration
     if loaded.path.resolve().is_relative_to(paths.run_dir.resolve()):
-        from .calibration import (
-            calibrate_checkpoint,  # calibration scores with this module's validation_scores
-        )
+        from .calibration import calibrate_checkpoint  # imported here: calibration imports this module
 
         print(f"[evaluate] {loaded.name}: calibrating the <eos> penalty for these decoding settings on validation")
         pairs = validation_records(config)[: config.decoding.calibration_pairs]
@@ -239,6 +237,8 @@ def load_summaries(results_dir: Path, split: str = "test") -> list[dict[str, Any
 def recompute_bleu(results_path: Path, parsing_only: bool = False) -> float:
     """Corpus BLEU recomputed from the examples stored in a results file; `parsing_only` scores unparsed outputs as empty."""
     examples = read_json(results_path)["examples"]
-    hypotheses = [e["generated"] if e["parses"] or not parsing_only else "" for e in examples]
+    hypotheses = [e["generated"] for e in examples]
+    if parsing_only:
+        hypotheses = metrics.parsing_only(hypotheses, [e["parses"] for e in examples])
     return metrics.corpus_bleu(hypotheses, [e["reference"] for e in examples])
 

@@ -317,6 +317,12 @@ def parses(code: str) -> bool:
     return True
 
 
+def parsing_only(outputs: Sequence[str], parsed: Sequence[bool] | None = None) -> list[str]:
+    """The outputs with every one that does not parse replaced by "" (`parsed`: the checks, when already made)."""
+    parsed = list(map(parses, outputs)) if parsed is None else parsed
+    return [output if ok else "" for output, ok in zip(outputs, parsed)]
+
+
 def syntax_validity(outputs: Sequence[str]) -> float:
     """Share of generated functions that parse with `ast.parse` (0 for no outputs)."""
     return sum(map(parses, outputs)) / len(outputs) if outputs else 0.0
@@ -440,7 +446,7 @@ def evaluate_outputs(
     metrics["distinct_share"] = distinct_share(hypotheses)
     metrics["length_ratio"] = length_ratio(examples)
     # BLEU earned by outputs that parse: text that is not code still collects n-grams and shortens the brevity penalty
-    metrics["bleu_parsing_only"] = corpus_bleu([h if e["parses"] else "" for h, e in zip(hypotheses, examples)], references)
+    metrics["bleu_parsing_only"] = corpus_bleu(parsing_only(hypotheses, [e["parses"] for e in examples]), references)
     codebleu = codebleu_score(hypotheses, references) if with_codebleu else None
     metrics["codebleu"] = codebleu["codebleu"] if codebleu else None
     ci = {}

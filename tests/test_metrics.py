@@ -244,6 +244,7 @@ def test_evaluate_empty_and_longer_outputs():
     assert longer["token_accuracy"] == 1.0 and not longer["exact"] and longer["sentence_bleu"] < 100
     assert not broken["parses"]
     assert result["metrics"]["syntax_valid"] == pytest.approx(1 / 3)
+    assert M.parsing_only(hyps) == ["", hyps[1], ""] == M.parsing_only(hyps, [False, True, False])
     assert result["metrics"]["bleu_parsing_only"] == pytest.approx(M.corpus_bleu(["", hyps[1], ""], REFS))
     assert result["metrics"]["bleu_parsing_only"] < result["metrics"]["bleu"]  # the broken output's n-grams no longer count
     matches = sum(e["token_matches"] for e in result["per_example"])
