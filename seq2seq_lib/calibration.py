@@ -66,3 +66,14 @@ def calibrate_checkpoint(path: Path, decoding: DecodingConfig, records: list[dic
     payload["calibrations"] = [*calibrations, chosen]
     save_checkpoint(path, payload)
     return chosen
+
+
+def grid_edge_notice(calibration: dict[str, Any]) -> str | None:
+    """A one-line notice when the chosen penalty is the largest one tried (a wider grid may score higher)."""
+    tried = sorted(float(p) for p in calibration["valid_bleu"])
+    if len(tried) < 2 or float(calibration["eos_penalty"]) < tried[-1]:
+        return None
+    return (
+        f"<eos> penalty {calibration['eos_penalty']} is the largest in decoding.eos_penalty_grid; "
+        "a larger one may score higher on validation: add it to the grid and evaluate again"
+    )

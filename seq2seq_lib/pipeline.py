@@ -14,7 +14,7 @@ from typing import Callable
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
-from .calibration import calibrate_checkpoint
+from .calibration import calibrate_checkpoint, grid_edge_notice
 from .experiment import configure_threads, prepare_training_data, resolve_device, resolve_path, run_paths, set_seed
 from .io_utils import write_text
 from .training import TrainResult, train_model
@@ -49,6 +49,9 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
                 for p, b in calibration["valid_bleu"].items()
             )
             print(f"[train] {name}: <eos> penalty {calibration['eos_penalty']} chosen on validation ({tried})")
+            notice = grid_edge_notice(calibration)
+            if notice:
+                print(f"[train] {name}: note: {notice}")
         print(
             f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch} "
             f"(by {config.training.select_by}), {result.train_seconds:.0f}s of training"
@@ -113,7 +116,8 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
     import statistics
 
     from .evaluation import evaluate_models, format_markdown, load_summaries
-    rows: dict[str, list[float]] = {}
+    metrics = {"bleu": "BLEU", "bleu_parsing_only": "BLEU of parsing outputs"}
+    rows: dict[tuple[str, str], list[float]] = {}
     for seed in seeds:
         config = load_config(profile_config_path(profile), {"seed": seed})
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
@@ -121,15 +125,18 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
         if not (out_dir / f"summary_{split}.json").is_file():
             evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
         for summary in load_summaries(out_dir, split):
-            rows.setdefault(summary["system"], []).append(summary["metrics"]["bleu"])
+            for key, label in metrics.items():
+                value = summary["metrics"].get(key)  # absent from summaries written before the metric existed
+                rows.setdefault((summary["system"], label), []).append(float("nan") if value is None else value)
     table = format_markdown([
         {
             "model": name,
-            **{f"seed {seed}": f"{bleu:.2f}" for seed, bleu in zip(seeds, values)},
+            "metric": label,
+            **{f"seed {seed}": f"{value:.2f}" for seed, value in zip(seeds, values)},
             "mean": f"{statistics.mean(values):.2f}",
             "std": f"{statistics.stdev(values):.2f}" if len(values) > 1 else "",
         }
-        for name, values in rows.items()
+        for (name, label), values in rows.items()
     ])
     write_text(run_paths(config).results_dir / f"seeds_{split}.md", f"BLEU on the {split} split per seed ({profile} profile)\n\n{table}")
     return table

@@ -131,3 +131,11 @@ def test_evaluation_calibrates_a_local_checkpoint_and_never_rewrites_shipped_wei
     assert stored is not None and set(stored["valid_bleu"]) == {"0.0", "1.0"}
     saved = read_json(tmp_path / "local" / "attention" / "evaluation_results.json")
     assert saved["calibration"] == stored and saved["decoding"]["eos_penalty"] == stored["eos_penalty"]
+
+
+def test_a_penalty_at_the_top_of_the_grid_gets_a_notice():
+    scores = {"0.0": 1.0, "2.0": 3.0, "5.0": 4.0}
+    assert calibration.grid_edge_notice({"eos_penalty": 2.0, "valid_bleu": scores}) is None
+    notice = calibration.grid_edge_notice({"eos_penalty": 5.0, "valid_bleu": scores})
+    assert "5.0 is the largest" in notice and "decoding.eos_penalty_grid" in notice and "\n" not in notice
+    assert calibration.grid_edge_notice({"eos_penalty": 5.0, "valid_bleu": {"5.0": 4.0}}) is None

@@ -16,18 +16,20 @@ def test_run_seeds_trains_each_seed_and_reports_the_spread(smoke_run):
     shutil.rmtree(run_paths(smoke_run).results_dir / "seeds", ignore_errors=True)
     table = run_seeds("smoke", seeds, split="valid", max_examples=40)
     results = run_paths(smoke_run).results_dir
-    bleus = {}
+    scores = {}
     for seed in seeds:
         config = load_config(profile_config_path("smoke"), {"seed": seed})
         for name in config.models:
             assert read_checkpoint(run_paths(config).model_dir(name) / "checkpoint.pt")["config"]["seed"] == seed
         for summary in load_summaries(results / "seeds" / f"seed{seed}", "valid"):
-            bleus.setdefault(summary["system"], []).append(summary["metrics"]["bleu"])
-    assert set(bleus) == set(smoke_run.models)
+            for key, label in (("bleu", "BLEU"), ("bleu_parsing_only", "BLEU of parsing outputs")):
+                scores.setdefault((summary["system"], label), []).append(summary["metrics"][key])
+    assert {name for name, _ in scores} == set(smoke_run.models)
     lines = table.strip().splitlines()
-    assert lines[0] == "| model | seed 1234 | seed 7 | mean | std |"
-    for name, values in bleus.items():
-        row = next(line for line in lines if line.startswith(f"| {name} |"))
+    assert lines[0] == "| model | metric | seed 1234 | seed 7 | mean | std |"
+    assert len(lines) == 2 + len(scores)
+    for (name, label), values in scores.items():
+        row = next(line for line in lines if line.startswith(f"| {name} | {label} |"))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert cells[1:] == [f"{values[0]:.2f}", f"{values[1]:.2f}", f"{statistics.mean(values):.2f}", f"{statistics.stdev(values):.2f}"]
+        assert cells[2:] == [f"{values[0]:.2f}", f"{values[1]:.2f}", f"{statistics.mean(values):.2f}", f"{statistics.stdev(values):.2f}"]
     assert (results / "seeds_valid.md").read_text().endswith(table)
