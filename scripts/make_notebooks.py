@@ -749,8 +749,9 @@ ctx.table(metrics_frame(summaries), "05_comparison")
 ### Every profile side by side
 
 The same table for each profile that has been run on this machine or shipped with the project
-(`results/<profile>/`): the quick profile trains in about half an hour on a laptop, the full
-profile trains wider models for longer. Same test split, same metrics.
+(`results/<profile>/`): the quick profile trains in about 40 minutes on 2 CPU cores, the full
+profile trains wider models for longer (the README states which length limit each was run with).
+Same test split, same metrics.
 """),
         code('''
 every_profile = profiles_frame(["quick", "full"])
