@@ -826,8 +826,9 @@ the training changes, measured on a one-epoch budget so that each row fits a lap
 `ablation_training.md` later training changes at two epochs; `ablation_decoding.md` the decoding
 changes, measured on the trained quick model of the time. Those three were measured while training
 kept only functions of at most 120 code pieces; `ablation_length.md` measures that limit with the
-full 7 epochs, and the quick profile now trains on functions of up to 200 pieces. Rows that did not
-help stay in the tables.
+full 7 epochs, and the quick profile now trains on functions of up to 200 pieces;
+`ablation_decoding_200.md` measures decoding choices again on that 200-piece quick model. Rows that
+did not help stay in the tables.
 """, slide="slide"),
         code('''
 tables = sorted(paths.results_dir.glob("ablation*.md"))

@@ -119,7 +119,7 @@ def _table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "system": s["system"],
             "BLEU": round(m["bleu"], 2),
             "BLEU 95% CI": f"{ci['bleu'][0]:.2f}-{ci['bleu'][1]:.2f}",
-            "BLEU of parsing outputs": round(m["bleu_parsing_only"], 2) if "bleu_parsing_only" in m else "",
+            metrics.PARSING_BLEU_LABEL: round(m["bleu_parsing_only"], 2) if "bleu_parsing_only" in m else "",
             "token acc %": round(100 * m["token_accuracy"], 1),
             "exact %": round(100 * m["exact_match"], 2),
             "parses %": round(100 * m["syntax_valid"], 1),

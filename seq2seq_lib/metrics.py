@@ -34,6 +34,9 @@ NEWLINE, INDENT, DEDENT = "<newline>", "<indent>", "<dedent>"
 
 MAX_ORDER = 4
 
+# How tables name "bleu_parsing_only": corpus BLEU with every output that does not parse scored as empty.
+PARSING_BLEU_LABEL = "BLEU of parsing outputs"
+
 # One row per example: BLEU sufficient statistics (n-gram matches and totals for n = 1..4, generated
 # and reference length in tokens), then positional token matches, exact match, parses, and
 # sentence BLEU.

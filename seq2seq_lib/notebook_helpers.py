@@ -26,6 +26,7 @@ from .errors import UserError
 from .evaluation import format_markdown
 from .experiment import PROJECT_ROOT, RunPaths, configure_threads, run_paths
 from .io_utils import read_json, write_text
+from .metrics import PARSING_BLEU_LABEL
 from .visualize import STYLE, save_figure
 
 INLINE_DPI = 100  # figures shown in the notebook: sharp enough, small enough to keep notebooks light
@@ -125,7 +126,7 @@ def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         rows.append({
             "system": s["system"],
             "BLEU [95% CI]": _with_ci(s, "bleu", 1.0, 2),
-            "BLEU of parsing outputs": round(s["metrics"].get("bleu_parsing_only", float("nan")), 2),
+            PARSING_BLEU_LABEL: round(s["metrics"].get("bleu_parsing_only", float("nan")), 2),
             "token acc % [95% CI]": _with_ci(s, "token_accuracy", 100.0, 1),
             "parses % [95% CI]": _with_ci(s, "syntax_valid", 100.0, 1),
             "exact %": round(100 * s["metrics"]["exact_match"], 2),

@@ -17,6 +17,7 @@ from .errors import UserError
 from .calibration import calibrate_checkpoint, grid_edge_notice
 from .experiment import configure_threads, prepare_training_data, resolve_device, resolve_path, run_paths, set_seed
 from .io_utils import write_text
+from .metrics import PARSING_BLEU_LABEL
 from .training import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
@@ -116,7 +117,7 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
     import statistics
 
     from .evaluation import evaluate_models, format_markdown, load_summaries
-    metrics = {"bleu": "BLEU", "bleu_parsing_only": "BLEU of parsing outputs"}
+    metrics = {"bleu": "BLEU", "bleu_parsing_only": PARSING_BLEU_LABEL}
     rows: dict[tuple[str, str], list[float]] = {}
     for seed in seeds:
         config = load_config(profile_config_path(profile), {"seed": seed})

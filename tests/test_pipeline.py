@@ -7,6 +7,7 @@ from seq2seq_lib.checkpoints import read_checkpoint
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.evaluation import load_summaries
 from seq2seq_lib.experiment import run_paths
+from seq2seq_lib.metrics import PARSING_BLEU_LABEL
 from seq2seq_lib.pipeline import run_seeds
 
 
@@ -22,7 +23,7 @@ def test_run_seeds_trains_each_seed_and_reports_the_spread(smoke_run):
         for name in config.models:
             assert read_checkpoint(run_paths(config).model_dir(name) / "checkpoint.pt")["config"]["seed"] == seed
         for summary in load_summaries(results / "seeds" / f"seed{seed}", "valid"):
-            for key, label in (("bleu", "BLEU"), ("bleu_parsing_only", "BLEU of parsing outputs")):
+            for key, label in (("bleu", "BLEU"), ("bleu_parsing_only", PARSING_BLEU_LABEL)):
                 scores.setdefault((summary["system"], label), []).append(summary["metrics"][key])
     assert {name for name, _ in scores} == set(smoke_run.models)
     lines = table.strip().splitlines()
