@@ -731,8 +731,9 @@ from seq2seq_lib.visualize import plot_bleu_by_length, plot_learning_curves
 
 Every system decoded the same test pairs with the same settings. BLEU and token accuracy are
 computed on code tokens; the brackets hold 95% bootstrap confidence intervals (1,000 resamples of the
-test pairs). *parameters* counts trainable weights, *training* is the wall time of the training run,
-*decoding* the test pairs per second of the profile's search on the machine that evaluated. Each
+test pairs). *parameters* counts trainable weights, *training* is the wall time of training up to
+the kept epoch, *decoding* the test pairs per second of the profile's search on the machine that
+evaluated. Each
 neural model decodes with the `<eos>` penalty chosen for it on validation (BLEU x share that parses):
 greedy search stops too early for BLEU's brevity penalty, and BLEU alone would reward padding with
 unparseable text; the conclusions below list the penalties. *BLEU of parsing outputs* scores every
