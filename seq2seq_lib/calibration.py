@@ -77,3 +77,18 @@ def grid_edge_notice(calibration: dict[str, Any]) -> str | None:
         f"<eos> penalty {calibration['eos_penalty']} is the largest in decoding.eos_penalty_grid; "
         "a larger one may score higher on validation: add it to the grid and evaluate again"
     )
+
+
+def calibration_report(calibration: dict[str, Any]) -> list[str]:
+    """One line with every candidate's validation scores and the chosen penalty, plus the grid-edge notice if any."""
+    parsing_bleu = calibration.get("valid_parsing_bleu", {})  # absent from calibrations stored before it existed
+    tried = ", ".join(
+        f"{p}: BLEU {b:.2f} x parses {calibration['valid_parses'][p]:.2f}"
+        + (f" (parsing outputs {parsing_bleu[p]:.2f})" if p in parsing_bleu else "")
+        for p, b in calibration["valid_bleu"].items()
+    )
+    lines = [f"<eos> penalty {calibration['eos_penalty']} chosen on validation ({tried})"]
+    notice = grid_edge_notice(calibration)
+    if notice:
+        lines.append(f"note: {notice}")
+    return lines

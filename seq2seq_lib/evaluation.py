@@ -173,11 +173,14 @@ def _calibration(config: Config, loaded: LoadedModel, paths: RunPaths, device: t
     if not config.decoding.eos_penalty_grid or calibration is not None:
         return calibration
     if loaded.path.resolve().is_relative_to(paths.run_dir.resolve()):
-        from .calibration import calibrate_checkpoint  # imported here: calibration imports this module
+        from .calibration import calibrate_checkpoint, calibration_report  # imported here: calibration imports this module
 
         print(f"[evaluate] {loaded.name}: calibrating the <eos> penalty for these decoding settings on validation")
         pairs = validation_records(config)[: config.decoding.calibration_pairs]
-        return calibrate_checkpoint(loaded.path, config.decoding, pairs, device)
+        calibration = calibrate_checkpoint(loaded.path, config.decoding, pairs, device)
+        for line in calibration_report(calibration):
+            print(f"[evaluate] {loaded.name}: {line}")
+        return calibration
     print(f"[evaluate] {loaded.name}: no <eos> calibration for these decoding settings in {loaded.path.name}; "
           f"decoding with eos_penalty {config.decoding.eos_penalty} (train with these settings to calibrate)")
     return None

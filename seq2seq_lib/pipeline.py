@@ -14,7 +14,7 @@ from typing import Callable
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
-from .calibration import calibrate_checkpoint, grid_edge_notice
+from .calibration import calibrate_checkpoint, calibration_report
 from .experiment import configure_threads, prepare_training_data, resolve_device, resolve_path, run_paths, set_seed
 from .io_utils import write_text
 from .metrics import PARSING_BLEU_LABEL
@@ -43,16 +43,8 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
             result.best_checkpoint, config.decoding, data.valid_records[: config.decoding.calibration_pairs], device
         )
         if calibration is not None:
-            parsing_bleu = calibration.get("valid_parsing_bleu", {})  # absent from calibrations stored before it existed
-            tried = ", ".join(
-                f"{p}: BLEU {b:.2f} x parses {calibration['valid_parses'][p]:.2f}"
-                + (f" (parsing outputs {parsing_bleu[p]:.2f})" if p in parsing_bleu else "")
-                for p, b in calibration["valid_bleu"].items()
-            )
-            print(f"[train] {name}: <eos> penalty {calibration['eos_penalty']} chosen on validation ({tried})")
-            notice = grid_edge_notice(calibration)
-            if notice:
-                print(f"[train] {name}: note: {notice}")
+            for line in calibration_report(calibration):
+                print(f"[train] {name}: {line}")
         print(
             f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch} "
             f"(by {config.training.select_by}), {result.train_seconds:.0f}s of training"

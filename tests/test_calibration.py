@@ -139,3 +139,15 @@ def test_a_penalty_at_the_top_of_the_grid_gets_a_notice():
     notice = calibration.grid_edge_notice({"eos_penalty": 5.0, "valid_bleu": scores})
     assert "5.0 is the largest" in notice and "decoding.eos_penalty_grid" in notice and "\n" not in notice
     assert calibration.grid_edge_notice({"eos_penalty": 5.0, "valid_bleu": {"5.0": 4.0}}) is None
+
+
+def test_the_calibration_report_lists_every_candidate_and_the_notice():
+    chosen = {"eos_penalty": 5.0, "valid_bleu": {"0.0": 1.0, "5.0": 4.0}, "valid_parses": {"0.0": 0.9, "5.0": 0.5}}
+    first, note = calibration.calibration_report(chosen)
+    assert first == "<eos> penalty 5.0 chosen on validation (0.0: BLEU 1.00 x parses 0.90, 5.0: BLEU 4.00 x parses 0.50)"
+    assert note == f"note: {calibration.grid_edge_notice(chosen)}"
+    inside = {**chosen, "eos_penalty": 0.0, "valid_parsing_bleu": {"0.0": 0.5, "5.0": 0.25}}
+    assert calibration.calibration_report(inside) == [
+        "<eos> penalty 0.0 chosen on validation (0.0: BLEU 1.00 x parses 0.90 (parsing outputs 0.50), "
+        "5.0: BLEU 4.00 x parses 0.50 (parsing outputs 0.25))"
+    ]
