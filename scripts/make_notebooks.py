@@ -404,9 +404,9 @@ RESULTS_TEXT = r"""
 
 Now the model writes code on its own, from `<sos>` until `<eos>`, for every test docstring, including
 those longer than the training limits. The quick profile decodes greedily, forbids repeating any
-8-piece sequence (which cuts the loops a small model falls into), and subtracts a penalty from the
-log-probability of `<eos>` that was chosen for this model on the validation split (notebook 5
-explains why). We report corpus
+8-piece sequence (which cuts the loops a small model falls into), and aims each output at the length
+its docstring predicts: a penalty on the log-probability of `<eos>` before that length and a bonus
+after it, both chosen for this model on the validation split (notebook 5 explains why). We report corpus
 **BLEU** on code tokens, the share of positions where the generated token equals the reference token
 (**token accuracy**), the share of outputs that **parse** as Python, and, for reference, two baselines
 fitted on the same training data: **retrieval** returns the code of the most similar training
@@ -707,13 +707,15 @@ def comparison_notebook() -> list[Cell]:
 The three models and two baselines on the same test set. In this notebook you will learn:
 
 1. how to read a comparison table with **confidence intervals**, model size and speed;
-2. how the models learned (learning curves on one plot) and where they fail (BLEU by length);
+2. how the models learned (learning curves on one plot) and where they fail (BLEU by length), and
+   how decoding aims each output at the length its docstring predicts;
 3. whether the differences are real: the **paired bootstrap** test;
 4. what the models write for the same docstrings, side by side.
 """
     return [
         *preamble(name, "5. Comparing the three models", learn),
         code('''
+import numpy as np
 from IPython.display import HTML, Markdown, display
 
 from seq2seq_lib import plots
@@ -721,8 +723,8 @@ from seq2seq_lib.checkpoints import find_model_checkpoint, load_model
 from seq2seq_lib.evaluation import load_summaries
 from seq2seq_lib.io_utils import read_json
 from seq2seq_lib.notebook_helpers import (
-    describe_comparison, examples_frame, examples_html, load_results, metrics_frame, model_history, pick_examples,
-    profiles_frame, significance_frame,
+    describe_comparison, examples_frame, examples_html, length_predictions, load_results, metrics_frame, model_history,
+    pick_examples, profiles_frame, significance_frame,
 )
 from seq2seq_lib.visualize import plot_bleu_by_length, plot_learning_curves
 ''', slide="skip"),
@@ -734,9 +736,10 @@ computed on code tokens; the brackets hold 95% bootstrap confidence intervals (1
 test pairs). *parameters* counts trainable weights, *training* is the wall time of training up to
 the kept epoch, *decoding* the test pairs per second of the profile's search on the machine that
 evaluated. Each
-neural model decodes with the `<eos>` penalty chosen for it on validation (BLEU x share that parses):
-greedy search stops too early for BLEU's brevity penalty, and BLEU alone would reward padding with
-unparseable text; the conclusions below list the penalties. *BLEU of parsing outputs* scores every
+neural model decodes with the `<eos>` penalty and bonus chosen for it on validation (BLEU x share that
+parses; see *How long should the function be?* below): greedy search stops too early for BLEU's
+brevity penalty, and BLEU alone would reward padding with unparseable text; the conclusions below
+list the settings. *BLEU of parsing outputs* scores every
 output that does not parse as empty: the part of the BLEU that working code earns. Text that is not
 code still collects common n-grams (`self`, `(`, `return`) and lengthens the output, which lifts
 BLEU's brevity penalty, so read both columns.
@@ -793,6 +796,33 @@ fig = plot_bleu_by_length(by_code, xlabel="reference code length (tokens)", titl
 ctx.show(fig, "05_bleu_by_code_length")
 '''),
         md(r"""
+## How long should the function be?
+
+Corpus BLEU multiplies by a **brevity penalty**, $\exp(1 - 1/r)$ for a length ratio $r < 1$, counted
+over *all* test pairs: every reference token that the outputs do not match in length costs. A
+seq2seq model decides length one token at a time, by how likely `<eos>` looks, and knows little about
+it: left alone, small models write functions of much the same length whatever the docstring asks for.
+
+So the project fits a small **length model** on the training split: a ridge regression of the log
+code length (in target pieces) on the docstring's TF-IDF and its length
+(`seq2seq_lib/length_model.py`). Decoding then subtracts a penalty from `<eos>` until the output
+reaches its predicted length and adds a bonus afterwards; both are chosen on validation for each
+model, like the plain penalty before it. The left panel shows how much a docstring says about the
+length (not much: the predictions stay near the middle for short and long functions alike); the
+right panel shows how long each system's outputs are against the reference, per length bin (the
+dashed diagonal is right). `ablation_length_target.md` below measures the change.
+""", slide="slide"),
+        code('''
+last = config.models[-1]
+lengths = length_predictions(load_model(find_model_checkpoint(paths.run_dir, last, profile)).preprocessor,
+                             load_results(paths, last)["examples"])
+if lengths is not None:
+    true, predicted = np.log(lengths[0]), np.log(lengths[1])
+    print(f"length model on the test docstrings: correlation of log lengths {np.corrcoef(true, predicted)[0, 1]:.2f}")
+outputs = {name: load_results(paths, name)["examples"] for name in [*config.models, "retrieval"]}
+ctx.show(plots.plot_output_lengths(outputs, predicted=lengths), "05_output_lengths")
+'''),
+        md(r"""
 ## Are the differences real? The paired bootstrap
 
 Overlapping confidence intervals do not settle whether one model is better than another: both are
@@ -828,7 +858,8 @@ the training changes, measured on a one-epoch budget so that each row fits a lap
 changes, measured on the trained quick model of the time. Those three were measured while training
 kept only functions of at most 120 code pieces; `ablation_length.md` measures that limit with the
 full 7 epochs, and the quick profile now trains on functions of up to 200 pieces;
-`ablation_decoding_200.md` measures decoding choices again on that 200-piece quick model. Rows that
+`ablation_decoding_200.md` measures decoding choices again on that 200-piece quick model, and
+`ablation_length_target.md` the length targets the quick profile now decodes with. Rows that
 did not help stay in the tables.
 """, slide="slide"),
         code('''

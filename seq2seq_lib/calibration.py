@@ -7,12 +7,16 @@ model decodes the first `decoding.calibration_pairs` validation pairs once per c
 parse (`decoding.calibrate_by`; "parsing_bleu" instead scores every output that does not parse as
 empty). BLEU alone would pick penalties that pad weak models' outputs with unparseable repetitions
 (more matching n-grams, no brevity penalty); both objectives discount that, the second entirely.
+With `decoding.length_target`, calibration also tries aiming each output at the length its docstring
+predicts (seq2seq_lib.length_model): every combination of penalty (before that length), bonus (after
+it) and target scale, next to the plain penalties, and a model keeps whichever scores higher.
 The choice is stored in the checkpoint, one record per decoding setting (an ablation that decodes
 differently calibrates its own), and evaluation, figures and the demo decode with the matching one.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,11 +25,13 @@ from typing import Any
 import torch
 
 from .checkpoints import load_model, read_checkpoint, save_checkpoint
-from .config import DecodingConfig
+from .config import CALIBRATED, Config, DecodingConfig
 from .errors import UserError
 from .evaluation import validation_scores
+from .experiment import training_records
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
+from .progress import tqdm
 
 
 OBJECTIVES: dict[str, Callable[[dict[str, float]], float]] = {
@@ -34,26 +40,59 @@ OBJECTIVES: dict[str, Callable[[dict[str, float]], float]] = {
 }
 
 
+_NAMES = {"eos_penalty": "<eos> penalty", "eos_bonus": "bonus", "target_scale": "target scale"}
+
+
+def candidates(decoding: DecodingConfig) -> dict[str, dict[str, Any]]:
+    """Every setting calibration tries, by label: "penalty" (one penalty throughout), and with `length_target`
+    also "penalty/bonus/scale" (penalty before the predicted length, bonus after it)."""
+    penalties = sorted(float(p) for p in decoding.eos_penalty_grid)
+    plain = {str(p): {"eos_penalty": p} for p in penalties}
+    if not decoding.length_target:
+        return plain
+    aimed = {
+        f"{p}/{b}/{s}": {"eos_penalty": p, "eos_bonus": b, "target_scale": s}
+        for p, b, s in itertools.product(penalties, decoding.bonus_grid(), decoding.scale_grid())
+    }
+    return {**{label: {**values, "length_target": False} for label, values in plain.items()},
+            **{label: {**values, "length_target": True} for label, values in aimed.items()}}
+
+
+def _preference(values: dict[str, Any]) -> tuple[float, ...]:
+    """Tie-break between equally scored candidates: no length target, then the smallest values."""
+    return (-float(values.get("length_target", False)), *(-v for k, v in values.items() if k != "length_target"))
+
+
 def calibrate(
     model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
 ) -> dict[str, Any]:
-    """Validation scores for each <eos> penalty of the grid; the best by `decoding.calibrate_by` wins (smallest on ties)."""
+    """Validation scores for every candidate; the best by `decoding.calibrate_by` wins (smallest values on ties)."""
     if decoding.calibrate_by not in OBJECTIVES:
         raise UserError(f"decoding.calibrate_by must be one of {', '.join(OBJECTIVES)}, got {decoding.calibrate_by!r}")
-    grid = sorted(float(p) for p in decoding.eos_penalty_grid)
-    scores = {p: validation_scores(model, preprocessor, records, replace(decoding, eos_penalty=p), device) for p in grid}
-    best = max(grid, key=lambda p: (OBJECTIVES[decoding.calibrate_by](scores[p]), -p))
+    tried = candidates(decoding)
+    scores = {
+        label: validation_scores(model, preprocessor, records, replace(decoding, **values), device)
+        for label, values in tqdm(tried.items(), desc="calibrate", leave=False)
+    }
+    objective = OBJECTIVES[decoding.calibrate_by]
+    best = max(tried, key=lambda label: (objective(scores[label]), *_preference(tried[label])))
     return {
-        "eos_penalty": best,
+        **tried[best],
         "key": decoding.calibration_key(),
-        "valid_bleu": {str(p): s["bleu"] for p, s in scores.items()},
-        "valid_parses": {str(p): s["parses"] for p, s in scores.items()},
-        "valid_parsing_bleu": {str(p): s["parsing_bleu"] for p, s in scores.items()},
+        "valid_bleu": {label: s["bleu"] for label, s in scores.items()},
+        "valid_parses": {label: s["parses"] for label, s in scores.items()},
+        "valid_parsing_bleu": {label: s["parsing_bleu"] for label, s in scores.items()},
     }
 
 
-def calibrate_checkpoint(path: Path, decoding: DecodingConfig, records: list[dict], device: torch.device) -> dict[str, Any] | None:
-    """Calibrate the model saved at `path` under these decoding settings and store it there (reused when present)."""
+def calibrate_checkpoint(
+    path: Path, config: Config, records: list[dict], device: torch.device
+) -> dict[str, Any] | None:
+    """Calibrate the model saved at `path` under config.decoding and store it there (reused when present).
+
+    With `length_target`, a checkpoint without a length model gets one first, fitted on the training split.
+    """
+    decoding = config.decoding
     if not decoding.eos_penalty_grid:
         return None
     payload = read_checkpoint(path)
@@ -62,6 +101,9 @@ def calibrate_checkpoint(path: Path, decoding: DecodingConfig, records: list[dic
     if found is not None:
         return found
     loaded = load_model(path, device)
+    if decoding.length_target and loaded.preprocessor.length_model is None:
+        loaded.preprocessor.fit_length_model(training_records(config))
+        payload["preprocessor"] = loaded.preprocessor.to_dict()
     chosen = calibrate(loaded.model, loaded.preprocessor, records, decoding, device)
     payload["calibrations"] = [*calibrations, chosen]
     save_checkpoint(path, payload)
@@ -70,7 +112,7 @@ def calibrate_checkpoint(path: Path, decoding: DecodingConfig, records: list[dic
 
 def grid_edge_notice(calibration: dict[str, Any]) -> str | None:
     """A one-line notice when the chosen penalty is the largest one tried (a wider grid may score higher)."""
-    tried = sorted(float(p) for p in calibration["valid_bleu"])
+    tried = sorted({float(label.split("/")[0]) for label in calibration["valid_bleu"]})
     if len(tried) < 2 or float(calibration["eos_penalty"]) < tried[-1]:
         return None
     return (
@@ -79,15 +121,21 @@ def grid_edge_notice(calibration: dict[str, Any]) -> str | None:
     )
 
 
-def calibration_report(calibration: dict[str, Any]) -> list[str]:
-    """One line with every candidate's validation scores and the chosen penalty, plus the grid-edge notice if any."""
+def calibration_report(calibration: dict[str, Any], shown: int = 8) -> list[str]:
+    """A line with the choice and the validation scores of the best `shown` candidates, plus the grid-edge notice."""
     parsing_bleu = calibration.get("valid_parsing_bleu", {})  # absent from calibrations stored before it existed
+    parses = calibration["valid_parses"]
+    best = sorted(calibration["valid_bleu"], key=lambda label: -calibration["valid_bleu"][label] * parses[label])
     tried = ", ".join(
-        f"{p}: BLEU {b:.2f} x parses {calibration['valid_parses'][p]:.2f}"
-        + (f" (parsing outputs {parsing_bleu[p]:.2f})" if p in parsing_bleu else "")
-        for p, b in calibration["valid_bleu"].items()
+        f"{label}: BLEU {calibration['valid_bleu'][label]:.2f} x parses {parses[label]:.2f}"
+        + (f" (parsing outputs {parsing_bleu[label]:.2f})" if label in parsing_bleu else "")
+        for label in best[:shown]
     )
-    lines = [f"<eos> penalty {calibration['eos_penalty']} chosen on validation ({tried})"]
+    chosen = ", ".join(f"{_NAMES[k]} {calibration[k]}" for k in CALIBRATED if k in calibration)
+    if "length_target" in calibration:
+        chosen += ", aimed at the predicted length" if calibration["length_target"] else ", no length target"
+    more = f"; best {shown} of {len(best)} by BLEU x parses" if len(best) > shown else ""
+    lines = [f"{chosen} chosen on validation ({tried}{more})"]
     notice = grid_edge_notice(calibration)
     if notice:
         lines.append(f"note: {notice}")

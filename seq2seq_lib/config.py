@@ -78,7 +78,14 @@ class TrainingConfig:
     amp: bool = False  # mixed precision, CUDA only
 
 
-CALIBRATION_SETTINGS = ("eos_penalty_grid", "calibration_pairs", "end_when_parses", "calibrate_by")  # not decode() arguments
+CALIBRATION_SETTINGS = (  # not decode() arguments
+    "eos_penalty_grid", "calibration_pairs", "end_when_parses", "calibrate_by",
+    "length_target", "target_scale", "eos_bonus_grid", "target_scale_grid",
+)
+CALIBRATED = ("eos_penalty", "eos_bonus", "target_scale")  # what a calibration chooses
+# How calibrations name end_when_parses (calibrations stored when outputs that never parse ran on to max_len
+# said `true`, and no longer match).
+END_WHEN_PARSES = "or else at the first refused end"
 
 
 @dataclass
@@ -94,14 +101,21 @@ class DecodingConfig:
     eos_penalty: float = 0.0  # subtracted from log p(<eos>) at every step: > 0 gives longer outputs
     eos_penalty_grid: list[float] = field(default_factory=list)  # non-empty: each model's penalty is chosen
     calibration_pairs: int = 500  # from this grid by BLEU on that many validation pairs (seq2seq_lib.calibration)
-    end_when_parses: bool = False  # allow <eos> only once the code so far parses (a syntax check on the way)
+    end_when_parses: bool = False  # allow <eos> only once the code so far parses (else end at the first refused <eos>)
     calibrate_by: str = "bleu_x_parses"  # what the penalty maximises: "bleu_x_parses" or "parsing_bleu" (unparsed = empty)
+    length_target: bool = False  # aim each output at the length its docstring predicts (seq2seq_lib.length_model):
+    eos_bonus: float = 0.0  # eos_penalty applies before that length, this bonus from there on,
+    target_scale: float = 1.0  # at this multiple of the predicted length; calibration tries each combination of
+    eos_bonus_grid: list[float] = field(default_factory=list)  # eos_penalty_grid and these grids (empty: the value
+    target_scale_grid: list[float] = field(default_factory=list)  # above) and the plain penalties, and keeps the best
 
     def calibration_key(self) -> dict[str, Any]:
         """What a calibration depends on: every search setting but the penalty it chooses, the grid, the pairs."""
-        searched = {k: v for k, v in self.search_options().items() if k != "eos_penalty"}
+        searched = {k: v for k, v in self.search_options().items() if k not in CALIBRATED}
         if self.end_when_parses:  # only when set: keys written before these options existed still match
-            searched["end_when_parses"] = True
+            searched["end_when_parses"] = END_WHEN_PARSES
+        if self.length_target:
+            searched["length_target"] = {"eos_bonus_grid": self.bonus_grid(), "target_scale_grid": self.scale_grid()}
         if self.calibrate_by != "bleu_x_parses":
             searched["calibrate_by"] = self.calibrate_by
         return {**searched, "eos_penalty_grid": sorted(float(p) for p in self.eos_penalty_grid), "pairs": self.calibration_pairs}
@@ -111,19 +125,38 @@ class DecodingConfig:
         key = self.calibration_key()
         return next((c for c in calibrations or [] if c.get("key") == key), None)
 
+    def bonus_grid(self) -> list[float]:
+        """The <eos> bonuses calibration tries (the configured one when no grid is given)."""
+        return sorted(float(b) for b in self.eos_bonus_grid) or [self.eos_bonus]
+
+    def scale_grid(self) -> list[float]:
+        """The target scales calibration tries (the configured one when no grid is given)."""
+        return sorted(float(s) for s in self.target_scale_grid) or [self.target_scale]
+
     def calibrated(self, calibrations: list[dict[str, Any]] | None) -> DecodingConfig:
-        """These settings with the <eos> penalty a model was calibrated to under them (unchanged when there is none)."""
+        """These settings with the values a model was calibrated to under them (unchanged when there is none)."""
         match = self.matching_calibration(calibrations) if self.eos_penalty_grid else None
-        return self if match is None else dataclasses.replace(self, eos_penalty=float(match["eos_penalty"]))
+        if match is None:
+            return self
+        chosen = {k: float(match[k]) for k in CALIBRATED if k in match}
+        if "length_target" in match:  # whether aiming at the predicted length won
+            chosen["length_target"] = bool(match["length_target"])
+        return dataclasses.replace(self, **chosen)
 
     def search_options(self, preprocessor: Preprocessor | None = None) -> dict[str, Any]:
         """The keyword arguments of decoding.decode (everything but the calibration settings).
 
-        With `end_when_parses`, the preprocessor supplies the syntax check (`can_end`) that decoding calls.
+        With `end_when_parses`, the preprocessor supplies the syntax check (`can_end`) that decoding calls; with
+        `length_target`, its length model the lengths to aim at (`target_length`; without one, none is aimed at).
         """
         options = {k: v for k, v in vars(self).items() if k not in CALIBRATION_SETTINGS}
         if self.end_when_parses and preprocessor is not None:
             options["can_end"] = preprocessor.code_parses
+        if not self.length_target:
+            del options["eos_bonus"]
+        elif preprocessor is not None and preprocessor.length_model is not None:
+            predict, scale = preprocessor.length_model.predict, self.target_scale
+            options["target_length"] = lambda src, src_lengths: scale * predict(src, src_lengths)
         return options
 
 

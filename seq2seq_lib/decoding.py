@@ -15,6 +15,7 @@ from .vocab import EOS_ID, SOS_ID
 
 DECODE_METHODS = ("greedy", "beam")
 CanEnd = Callable[[list[int]], bool]  # may a hypothesis end after these ids?
+TargetLength = Callable[[Tensor, Tensor], Tensor]  # (src (B, S), src_lengths (B,)) -> length to aim at (B,)
 
 
 @dataclass
@@ -52,28 +53,36 @@ def greedy_decode(
     min_len: int = 0,
     no_repeat_ngram: int = 0,
     eos_penalty: float = 0.0,
+    target_length: TargetLength | None = None,
+    eos_bonus: float = 0.0,
     can_end: CanEnd | None = None,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
 ) -> DecodeResult:
     """Pick the most likely allowed token at every step for the whole batch src (B, S), until all emit <eos>.
 
-    `min_len`, `no_repeat_ngram`, `eos_penalty` and `can_end` shape the choice exactly as in beam_search.
+    `min_len`, `no_repeat_ngram`, `eos_penalty`, `target_length`, `eos_bonus` and `can_end` shape the choice
+    exactly as in beam_search.
     """
     with _inference(model):
         enc = model.encode(src, src_lengths)
+        targets = None if target_length is None else target_length(src, src_lengths)  # (B,)
         state = enc.state
         tokens = torch.full((src.size(0),), sos_id, dtype=torch.long, device=src.device)  # (B,)
         finished = torch.zeros_like(tokens, dtype=torch.bool)  # (B,)
         scores = torch.zeros(src.size(0), device=src.device)  # (B,)
         generated = torch.empty(src.size(0), 0, dtype=torch.long, device=src.device)  # (B, t)
+        refused = _BestHypotheses(src_lengths.tolist(), src.device)  # best end the syntax check refused (the fallback)
         attns = []
         for _ in range(max_len):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B, V), (B, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B, V)
-            _apply_constraints(log_probs, generated, min_len, no_repeat_ngram, eos_penalty, eos_id)
+            _adjust_eos(log_probs, generated.size(1), eos_penalty, targets, eos_bonus, eos_id)
+            _apply_constraints(log_probs, generated, min_len, no_repeat_ngram, eos_id)
             if can_end is not None:
-                _forbid_unparsed_ends(log_probs, generated, can_end, eos_id, top=1)
+                eos_scores = scores + log_probs[:, eos_id]  # (B,) what ending here would score
+                rows = _forbid_unparsed_ends(log_probs, generated, can_end, eos_id, top=1)
+                refused.offer(rows, eos_scores, 1, finished, generated, None)
             best, tokens = log_probs.max(dim=-1)  # (B,), (B,)
             scores += best.masked_fill(finished, 0.0)
             generated = torch.cat([generated, tokens.unsqueeze(1)], dim=1)  # (B, t + 1)
@@ -82,6 +91,8 @@ def greedy_decode(
             if finished.all():
                 break
         outputs = [_until_eos(row, eos_id) for row in generated.tolist()]  # B lists of <= T ids
+        for b in (~finished & (refused.scores > float("-inf"))).nonzero().flatten().tolist():
+            outputs[b], scores[b] = refused.tokens[b], refused.scores[b]  # never parsed: its best refused end
         attention = None
         if model.has_attention:
             stacked = torch.stack(attns, dim=1)  # (B, T, S)
@@ -101,6 +112,8 @@ def beam_search(
     min_len: int = 0,
     no_repeat_ngram: int = 0,
     eos_penalty: float = 0.0,
+    target_length: TargetLength | None = None,
+    eos_bonus: float = 0.0,
     can_end: CanEnd | None = None,
     exact_stop: bool = False,
     sos_id: int = SOS_ID,
@@ -116,11 +129,16 @@ def beam_search(
     `min_len` forbids <eos> before that many tokens; `no_repeat_ngram` = n > 0 forbids repeating any n-gram
     within a hypothesis; `eos_penalty` is subtracted from the log-probability of <eos> at every step (a
     length reward against the short outputs that greedy and beam search favour; tuned on validation);
-    `can_end(ids)` says whether a hypothesis may end after ids (e.g. only once its code parses).
+    with `target_length`, only at steps before the length it predicts for the sentence, and `eos_bonus` is
+    added from there on (aiming each output at its own length: seq2seq_lib.length_model);
+    `can_end(ids)` says whether a hypothesis may end after ids (e.g. only once its code parses); a sentence
+    that never gets an allowed end takes its best-scoring refused one, not a max_len run-on (for greedy search
+    without an <eos> bonus that is the first: the token taken instead scored no better than that <eos>).
     """
     with _inference(model):
         batch, k, device = src.size(0), beam_width, src.device
         enc = model.encode(src, src_lengths).index_select(torch.arange(batch, device=device).repeat_interleave(k))
+        targets = None if target_length is None else target_length(src, src_lengths).repeat_interleave(k)  # (B*K,)
         state = enc.state  # B*K entries, sentence b at rows b*K .. b*K+K-1
         offsets = torch.arange(batch, device=device).unsqueeze(1) * k  # (B, 1)
         alive_scores = torch.full((batch, k), float("-inf"), device=device)  # (B, K)
@@ -129,14 +147,18 @@ def beam_search(
         alive_attn = torch.empty(batch * k, 0, src.size(1), device=device) if model.has_attention else None
         tokens = torch.full((batch * k,), sos_id, dtype=torch.long, device=device)  # (B*K,)
         best = _BestHypotheses(src_lengths.tolist(), device)
+        refused = _BestHypotheses(src_lengths.tolist(), device)  # best <eos> the syntax check refused (the fallback)
         done = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,)
         largest_penalty = max(gnmt_length_penalty(max_len, length_penalty), gnmt_length_penalty(1, length_penalty))
         for t in range(1, max_len + 1):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
-            _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_penalty, eos_id)
+            _adjust_eos(log_probs, alive_seqs.size(1), eos_penalty, targets, eos_bonus, eos_id)
+            _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_id)
             if can_end is not None:
-                _forbid_unparsed_ends(log_probs, alive_seqs, can_end, eos_id, top=k)
+                eos_scores = (alive_scores.view(-1) + log_probs[:, eos_id]) / gnmt_length_penalty(t, length_penalty)
+                rows = _forbid_unparsed_ends(log_probs, alive_seqs, can_end, eos_id, top=k)
+                refused.offer(rows, eos_scores, k, done, alive_seqs, alive_attn)
             vocab = log_probs.size(1)
             candidates = (alive_scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
             top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K): >= K are not <eos>
@@ -165,9 +187,11 @@ def beam_search(
             done |= best.scores >= alive_scores.max(dim=1).values / penalty
             if done.all():
                 break
+        never_ended = best.scores == float("-inf")  # (B,)
         final = alive_scores / gnmt_length_penalty(alive_seqs.size(1), length_penalty)  # (B, K)
         final_best, final_pos = final.max(dim=1)  # (B,)
         best.update(final_best, final_pos + offsets.squeeze(1), done, alive_seqs, alive_attn)
+        best.replace(never_ended & (refused.scores > float("-inf")), refused)  # never parsed: its best refused end
         return best.result(model.has_attention)
 
 
@@ -182,6 +206,8 @@ def decode(
     min_len: int = 0,
     no_repeat_ngram: int = 0,
     eos_penalty: float = 0.0,
+    target_length: TargetLength | None = None,
+    eos_bonus: float = 0.0,
     can_end: CanEnd | None = None,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
@@ -193,12 +219,14 @@ def decode(
     if method == "greedy":
         return greedy_decode(
             model, src, src_lengths, max_len, min_len=min_len, no_repeat_ngram=no_repeat_ngram,
-            eos_penalty=eos_penalty, can_end=can_end, sos_id=sos_id, eos_id=eos_id,
+            eos_penalty=eos_penalty, target_length=target_length, eos_bonus=eos_bonus, can_end=can_end,
+            sos_id=sos_id, eos_id=eos_id,
         )
     if method == "beam":
         return beam_search(
             model, src, src_lengths, beam_width, max_len, length_penalty=length_penalty, min_len=min_len,
-            no_repeat_ngram=no_repeat_ngram, eos_penalty=eos_penalty, can_end=can_end, sos_id=sos_id, eos_id=eos_id,
+            no_repeat_ngram=no_repeat_ngram, eos_penalty=eos_penalty, target_length=target_length, eos_bonus=eos_bonus,
+            can_end=can_end, sos_id=sos_id, eos_id=eos_id,
         )
     raise UserError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
 
@@ -222,33 +250,61 @@ class _BestHypotheses:
                 self.attention[b] = attn[row, :, : self.src_lengths[b]].clone()  # (T_b, S_b)
         self.scores = torch.where(improved, scores, self.scores)
 
+    def offer(
+        self, rows: list[int], scores: Tensor, k: int, done: Tensor, seqs: Tensor, attn: Tensor | None
+    ) -> None:
+        """Per sentence, keep the best of the hypotheses `rows` (of B*k, by scores) where it beats the kept one."""
+        if not rows:
+            return
+        offered = torch.full_like(self.scores, float("-inf"))  # (B,)
+        chosen = torch.zeros(len(self.tokens), dtype=torch.long, device=scores.device)  # (B,)
+        for row in rows:
+            if scores[row] > offered[row // k]:
+                offered[row // k], chosen[row // k] = scores[row], row
+        self.update(offered, chosen, done, seqs, attn)
+
+    def replace(self, where: Tensor, other: _BestHypotheses) -> None:
+        """Take other's hypothesis for the sentences where `where` (B,) is True."""
+        for b in where.nonzero().flatten().tolist():
+            self.tokens[b], self.attention[b] = other.tokens[b], other.attention[b]
+        self.scores = torch.where(where, other.scores, self.scores)
+
     def result(self, with_attention: bool) -> DecodeResult:
         """The collected best hypotheses as a DecodeResult."""
         attention = list(self.attention) if with_attention else None
         return DecodeResult(self.tokens, self.scores.tolist(), attention)
 
 
-def _apply_constraints(
-    log_probs: Tensor, seqs: Tensor, min_len: int, no_repeat_ngram: int, eos_penalty: float, eos_id: int
+def _adjust_eos(
+    log_probs: Tensor, step: int, eos_penalty: float, targets: Tensor | None, eos_bonus: float, eos_id: int
 ) -> None:
-    """Lower <eos> by eos_penalty and set to -inf the tokens that would break min_len or no_repeat_ngram (in place)."""
-    log_probs[:, eos_id] -= eos_penalty
+    """Lower <eos> by eos_penalty (with targets: in rows shorter than theirs; eos_bonus raises the others), in place."""
+    if targets is None:
+        log_probs[:, eos_id] -= eos_penalty
+        return
+    short = step < targets  # (N,)
+    log_probs[:, eos_id] += torch.where(short, -eos_penalty, eos_bonus)
+
+
+def _apply_constraints(log_probs: Tensor, seqs: Tensor, min_len: int, no_repeat_ngram: int, eos_id: int) -> None:
+    """Set to -inf the tokens that would break min_len or no_repeat_ngram (in place)."""
     if seqs.size(1) < min_len:
         log_probs[:, eos_id] = float("-inf")
     if no_repeat_ngram > 0:
         _ban_repeated_ngrams(log_probs, seqs, no_repeat_ngram)
 
 
-def _forbid_unparsed_ends(log_probs: Tensor, seqs: Tensor, can_end: CanEnd, eos_id: int, top: int) -> None:
+def _forbid_unparsed_ends(log_probs: Tensor, seqs: Tensor, can_end: CanEnd, eos_id: int, top: int) -> list[int]:
     """Set <eos> to -inf (in place) in rows where it ranks in the `top` tokens but can_end(row of seqs) is False.
 
     Only those rows are checked (the search could pick <eos> there), and never rows that already ended.
+    Returns the rows refused.
     """
     kth_best = log_probs.topk(top, dim=1).values[:, -1]  # (N,)
     could_end = (log_probs[:, eos_id] >= kth_best) & ~(seqs == eos_id).any(dim=1)  # (N,)
-    for row in could_end.nonzero().flatten().tolist():
-        if not can_end(seqs[row].tolist()):
-            log_probs[row, eos_id] = float("-inf")
+    refused = [row for row in could_end.nonzero().flatten().tolist() if not can_end(seqs[row].tolist())]
+    log_probs[refused, eos_id] = float("-inf")
+    return refused
 
 
 def _ban_repeated_ngrams(log_probs: Tensor, seqs: Tensor, n: int) -> None:

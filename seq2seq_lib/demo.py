@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .checkpoints import LoadedModel, find_model_checkpoint, load_model
-from .config import DecodingConfig, load_config, profile_config_path
+from .config import PROFILES, DecodingConfig, load_config, profile_config_path
 from .decoding import beam_search
 from .errors import UserError
 from .experiment import resolve_path, run_paths
@@ -26,7 +26,9 @@ from .models import MODEL_NAMES
 from .visualize import SRC_EOS
 
 MAX_BEAM_WIDTH = 10
-SEARCH_OPTIONS = ("length_penalty", "min_len", "no_repeat_ngram", "eos_penalty", "can_end")  # what the demo takes from the config
+SEARCH_OPTIONS = (  # what the demo takes from the config
+    "length_penalty", "min_len", "no_repeat_ngram", "eos_penalty", "target_length", "eos_bonus", "can_end",
+)
 DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly spin-waits (4x slower on a busy CPU)
 
 
@@ -77,9 +79,17 @@ def torch_threads(count: int) -> Iterator[None]:
 
 
 def search_options(loaded: LoadedModel) -> dict[str, Any]:
-    """The length penalty, minimum length, n-gram blocking, (calibrated) <eos> penalty and syntax check of the model's config."""
-    saved = DecodingConfig(**loaded.config.get("decoding", {})).calibrated(loaded.calibrations)
-    options = saved.search_options(loaded.preprocessor)
+    """The length penalty, minimum length, n-gram blocking, (calibrated) <eos> settings and syntax check of evaluation.
+
+    For a model of a named profile these come from that profile's config as it stands (so the demo decodes as the
+    evaluation did); for any other, from the config saved with the model.
+    """
+    profile = loaded.config.get("profile")
+    if profile in PROFILES:
+        decoding = load_config(profile_config_path(profile)).decoding
+    else:
+        decoding = DecodingConfig(**loaded.config.get("decoding", {}))
+    options = decoding.calibrated(loaded.calibrations).search_options(loaded.preprocessor)
     return {name: options[name] for name in SEARCH_OPTIONS if name in options}
 
 

@@ -177,7 +177,7 @@ def _calibration(config: Config, loaded: LoadedModel, paths: RunPaths, device: t
 
         print(f"[evaluate] {loaded.name}: calibrating the <eos> penalty for these decoding settings on validation")
         pairs = validation_records(config)[: config.decoding.calibration_pairs]
-        calibration = calibrate_checkpoint(loaded.path, config.decoding, pairs, device)
+        calibration = calibrate_checkpoint(loaded.path, config, pairs, device)
         for line in calibration_report(calibration):
             print(f"[evaluate] {loaded.name}: {line}")
         return calibration

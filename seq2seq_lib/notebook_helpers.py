@@ -18,7 +18,9 @@ from typing import Any
 
 import matplotlib
 import pandas as pd
+import torch
 from matplotlib.figure import Figure
+from torch.nn.utils.rnn import pad_sequence
 
 from .checkpoints import LoadedModel
 from .config import Config, load_config, profile_config_path
@@ -27,7 +29,9 @@ from .evaluation import format_markdown
 from .experiment import PROJECT_ROOT, RunPaths, configure_threads, run_paths
 from .io_utils import read_json, write_text
 from .metrics import PARSING_BLEU_LABEL
+from .preprocess import Preprocessor
 from .visualize import STYLE, save_figure
+from .vocab import PAD_ID
 
 INLINE_DPI = 100  # figures shown in the notebook: sharp enough, small enough to keep notebooks light
 BASELINE_FOLDERS = {"retrieval (TF-IDF)": "retrieval", "trivial (most common body)": "trivial"}
@@ -229,6 +233,20 @@ def _overlap(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "bleu") -
     return a_low <= b_high and b_low <= a_high
 
 
+def length_predictions(
+    preprocessor: Preprocessor, examples: Sequence[Mapping[str, Any]], chunk: int = 512
+) -> tuple[list[int], list[float]] | None:
+    """(true, predicted) code lengths in target pieces for evaluation examples; None without a length model."""
+    if preprocessor.length_model is None:
+        return None
+    predicted: list[float] = []
+    for start in range(0, len(examples), chunk):
+        ids = [torch.tensor(preprocessor.encode_src(e["docstring"])) for e in examples[start : start + chunk]]
+        src = pad_sequence(ids, batch_first=True, padding_value=PAD_ID)  # (B, S)
+        predicted.extend(preprocessor.length_model.predict(src, torch.tensor([len(i) for i in ids])).tolist())
+    return [len(preprocessor.tgt_tokens(e["reference"])) for e in examples], predicted
+
+
 def describe_training(history: Sequence[Mapping[str, float]]) -> str:
     """One or two sentences on what the learning curve says: still improving, or stopped improving."""
     losses = [row["valid_loss"] for row in history]
@@ -270,10 +288,23 @@ def describe_decoding(decoding: Mapping[str, Any]) -> str:
     parts = [f"beam search, width {decoding['beam_width']}" if decoding["method"] == "beam" else "greedy search"]
     if decoding.get("no_repeat_ngram"):
         parts.append(f"{decoding['no_repeat_ngram']}-grams blocked")
-    if decoding.get("eos_penalty"):
+    if decoding.get("length_target"):
+        scale = f"{decoding['target_scale']:g} x " if decoding.get("target_scale", 1.0) != 1.0 else ""
+        parts.append(f"aimed at {scale}the predicted length (<eos> penalty {decoding['eos_penalty']:g} before it, "
+                     f"bonus {decoding['eos_bonus']:g} after)")
+    elif decoding.get("eos_penalty"):
         parts.append(f"<eos> penalty {decoding['eos_penalty']:g}")
+    if decoding.get("end_when_parses"):
+        parts.append("ending once the code parses")
     parts.append(f"at most {decoding['max_len']} pieces")
     return ", ".join(parts)
+
+
+def _calibrated_text(calibration: Mapping[str, Any]) -> str:
+    """'4' for a plain <eos> penalty; '4 before the predicted length, bonus 1 after' for a length target."""
+    if "eos_bonus" not in calibration:
+        return f"{calibration['eos_penalty']:g}"
+    return f"{calibration['eos_penalty']:g} before the predicted length, bonus {calibration['eos_bonus']:g} after"
 
 
 def describe_comparison(
@@ -307,9 +338,11 @@ def describe_comparison(
                      "The rest comes from text that is not valid Python but shares n-grams and length with the reference.")
     calibrated = [s for s in neural if s.get("calibration")]
     if calibrated:
-        penalties = ", ".join(f"{s['system']} {s['calibration']['eos_penalty']:g} (length ratio {s['metrics']['length_ratio']:.2f})"
-                              for s in calibrated)
-        lines.append(f"* **Length:** the <eos> penalty each model decoded with, chosen on validation BLEU x parse share: "
+        penalties = ", ".join(
+            f"{s['system']} {_calibrated_text(s['calibration'])} (length ratio {s['metrics']['length_ratio']:.2f})"
+            for s in calibrated
+        )
+        lines.append(f"* **Length:** the <eos> settings each model decoded with, chosen on validation BLEU x parse share: "
                      f"{penalties}. A length ratio below 1 costs BLEU its brevity penalty, exp(1 - 1/ratio).")
     if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
         costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"

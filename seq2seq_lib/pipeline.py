@@ -40,7 +40,7 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
         results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
         result = results[name]
         calibration = calibrate_checkpoint(
-            result.best_checkpoint, config.decoding, data.valid_records[: config.decoding.calibration_pairs], device
+            result.best_checkpoint, config, data.valid_records[: config.decoding.calibration_pairs], device
         )
         if calibration is not None:
             for line in calibration_report(calibration):

@@ -24,6 +24,7 @@ __all__ = [
     "METRIC_AXIS_LABELS",
     "plot_comparison",
     "plot_length_distributions",
+    "plot_output_lengths",
     "plot_package_sources",
     "plot_split_sizes",
     "plot_top_tokens",
@@ -179,6 +180,44 @@ def plot_comparison(
             ax.set_ylabel(ylabel)
             ax.set_ylim(0, max(1.0, 1.2 * float((values + high).max(initial=0.0))))
             ax.grid(axis="y", alpha=0.3)
+        fig.suptitle(title, fontsize=STYLE["axes.titlesize"] + 2)
+    return fig
+
+
+def plot_output_lengths(
+    systems: Mapping[str, Sequence[Mapping[str, Any]]],
+    predicted: tuple[Sequence[float], Sequence[float]] | None = None,
+    bins: int = 8,
+    title: str = "How long the outputs are, by reference length",
+) -> Figure:
+    """Mean output length per reference-length bin (log bins, code tokens), one line per system; y = x is right.
+
+    `systems` maps a name to its per-example scores (`hyp_len`, `ref_len`); `predicted`, if given, is
+    (true, predicted) lengths in target pieces, drawn the same way in a first panel.
+    """
+    generated = {name: [(e["ref_len"], e["hyp_len"]) for e in examples] for name, examples in systems.items()}
+    panels = [("generated code (code tokens)", generated)]
+    if predicted:
+        panels.insert(0, ("length model (target pieces)", {"predicted": list(zip(*predicted))}))
+    fig = new_figure(7.0 * len(panels), 5.8)
+    with matplotlib.rc_context(STYLE):
+        for ax, (label, lines) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
+            pairs = np.array([p for points in lines.values() for p in points], dtype=float)
+            edges = np.geomspace(max(1.0, pairs[:, 0].min()), pairs[:, 0].max() + 1, bins + 1)
+            centres = np.sqrt(edges[:-1] * edges[1:])
+            for i, (name, points) in enumerate(lines.items()):
+                ref, out = np.array(points, dtype=float).T
+                which = np.clip(np.digitize(ref, edges) - 1, 0, bins - 1)
+                means = [out[which == b].mean() if (which == b).any() else np.nan for b in range(bins)]
+                ax.plot(centres, means, marker="o", color=f"C{i}", label=_short(name))
+            ax.plot(edges[[0, -1]], edges[[0, -1]], color="0.5", linestyle="--", label="y = x")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(f"reference length, {label.split('(')[1].rstrip(')')}")
+            ax.set_ylabel("mean output length (same unit)")
+            ax.set_title(label.split(" (")[0])
+            ax.grid(alpha=0.3, which="both")
+            ax.legend()
         fig.suptitle(title, fontsize=STYLE["axes.titlesize"] + 2)
     return fig
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.io_utils import read_json, write_json
+from seq2seq_lib.length_model import LengthModel
 from seq2seq_lib.metrics import parses
 from seq2seq_lib.tokenization import CodeTokenizer, DocTokenizer, char_alphabet, char_pieces, code_pieces
 from seq2seq_lib.vocab import EOS_ID, Vocab
@@ -28,15 +29,20 @@ def record_fields(record: Mapping[str, Any]) -> tuple[str, str]:
 
 
 class Preprocessor:
-    """Text <-> ids for both sides: docstring tokens -> src ids, code <-> tgt ids."""
+    """Text <-> ids for both sides: docstring tokens -> src ids, code <-> tgt ids.
+
+    `length_model` (fitted by `fit_length_model`, None until then) predicts each code's length in pieces.
+    """
 
     def __init__(
-        self, doc_tokenizer: DocTokenizer, code_tokenizer: CodeTokenizer, src_vocab: Vocab, tgt_vocab: Vocab
+        self, doc_tokenizer: DocTokenizer, code_tokenizer: CodeTokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
+        length_model: LengthModel | None = None,
     ) -> None:
         self.doc_tokenizer = doc_tokenizer
         self.code_tokenizer = code_tokenizer
         self.src_vocab = src_vocab
         self.tgt_vocab = tgt_vocab
+        self.length_model = length_model
 
     @classmethod
     def fit(
@@ -95,15 +101,26 @@ class Preprocessor:
         """True when the Python source of target ids parses (decoding's syntax check before `<eos>`)."""
         return parses(self.decode_tgt(ids))
 
+    def fit_length_model(self, train_records: Sequence[Mapping[str, Any]]) -> LengthModel:
+        """Fit (and keep) the code-length regression on training records, every length included."""
+        docs, codes = zip(*(record_fields(r) for r in train_records))
+        self.length_model = LengthModel.fit(
+            [self.encode_src(d) for d in docs], [len(self.tgt_tokens(c)) for c in codes], len(self.src_vocab)
+        )
+        return self.length_model
+
     def to_dict(self) -> dict[str, Any]:
         """Everything needed to encode and decode, as a JSON-ready dict (checkpoints embed it)."""
-        return {
+        data = {
             "version": FORMAT_VERSION,
             "doc_tokenizer": self.doc_tokenizer.to_dict(),
             "code_tokenizer": self.code_tokenizer.to_dict(),
             "src_vocab": self.src_vocab.to_dict(),
             "tgt_vocab": self.tgt_vocab.to_dict(),
         }
+        if self.length_model is not None:
+            data["length_model"] = self.length_model.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Preprocessor:
@@ -117,6 +134,7 @@ class Preprocessor:
             CodeTokenizer.from_dict(data["code_tokenizer"]),
             Vocab.from_dict(data["src_vocab"]),
             Vocab.from_dict(data["tgt_vocab"]),
+            LengthModel.from_dict(data["length_model"]) if "length_model" in data else None,
         )
 
     def save(self, directory: str | os.PathLike) -> None:

@@ -3,11 +3,12 @@
 from dataclasses import replace
 
 import pytest
+import torch
 
 from seq2seq_lib import calibration
 from seq2seq_lib.calibration import calibrate_checkpoint
 from seq2seq_lib.checkpoints import load_model, read_checkpoint
-from seq2seq_lib.config import DecodingConfig, load_config, profile_config_path
+from seq2seq_lib.config import END_WHEN_PARSES, DecodingConfig, load_config, profile_config_path
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.evaluation import validation_scores
 from seq2seq_lib.experiment import RunPaths, prepare_training_data
@@ -34,7 +35,7 @@ def trained(tmp_path_factory):
 
 def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatch):
     config, path, records = trained
-    chosen = calibrate_checkpoint(path, config.decoding, records, "cpu")
+    chosen = calibrate_checkpoint(path, config, records, "cpu")
     assert list(chosen["valid_bleu"]) == ["0.0", "1.5", "4.0"] and chosen["key"] == config.decoding.calibration_key()
     product = {p: b * chosen["valid_parses"][p] for p, b in chosen["valid_bleu"].items()}
     best = max(product.values())
@@ -52,17 +53,17 @@ def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatc
         raise AssertionError("recalibrated although the settings did not change")
 
     monkeypatch.setattr(calibration, "calibrate", fail)
-    assert calibrate_checkpoint(path, config.decoding, records, "cpu") == chosen
+    assert calibrate_checkpoint(path, config, records, "cpu") == chosen
     monkeypatch.undo()
 
 
 def test_other_decoding_settings_get_their_own_calibration(trained):
     config, path, records = trained
-    first = calibrate_checkpoint(path, config.decoding, records, "cpu")
+    first = calibrate_checkpoint(path, config, records, "cpu")
     unblocked = DecodingConfig(**{**vars(config.decoding), "no_repeat_ngram": 3})
     regridded = DecodingConfig(**{**vars(config.decoding), "eos_penalty_grid": [0.0, 2.0]})
-    assert calibrate_checkpoint(path, unblocked, records, "cpu")["key"]["no_repeat_ngram"] == 3
-    assert list(calibrate_checkpoint(path, regridded, records, "cpu")["valid_bleu"]) == ["0.0", "2.0"]
+    assert calibrate_checkpoint(path, replace(config, decoding=unblocked), records, "cpu")["key"]["no_repeat_ngram"] == 3
+    assert list(calibrate_checkpoint(path, replace(config, decoding=regridded), records, "cpu")["valid_bleu"]) == ["0.0", "2.0"]
     stored = read_checkpoint(path)["calibrations"]
     assert len(stored) == 3 and stored[0] == first  # the first settings' choice is kept, not overwritten
     assert config.decoding.matching_calibration(stored) == first
@@ -90,7 +91,7 @@ def test_the_calibration_objective_decides_between_length_and_working_code(train
 def test_without_a_grid_nothing_is_calibrated(trained):
     config, path, records = trained
     plain = DecodingConfig(eos_penalty=0.7)
-    assert calibrate_checkpoint(path, plain, records, "cpu") is None
+    assert calibrate_checkpoint(path, replace(config, decoding=plain), records, "cpu") is None
     other = {"eos_penalty": 3.0, "key": DecodingConfig(eos_penalty_grid=[0.0, 3.0]).calibration_key()}
     assert plain.calibrated([other]) is plain
     assert DecodingConfig(eos_penalty_grid=[0.0, 3.0]).calibrated([other]).eos_penalty == 3.0
@@ -103,7 +104,7 @@ def test_the_syntax_check_is_a_search_option_with_its_own_calibrations(trained):
     pre = load_model(path).preprocessor
     plain, checked = DecodingConfig(eos_penalty_grid=[0.0, 3.0]), DecodingConfig(eos_penalty_grid=[0.0, 3.0], end_when_parses=True)
     assert "end_when_parses" not in plain.calibration_key()  # keys stored before the option existed still match
-    assert checked.calibration_key() == {**plain.calibration_key(), "end_when_parses": True}
+    assert checked.calibration_key() == {**plain.calibration_key(), "end_when_parses": END_WHEN_PARSES}
     assert "can_end" not in plain.search_options(pre) and "end_when_parses" not in checked.search_options(pre)
     can_end = checked.search_options(pre)["can_end"]
     assert can_end(pre.encode_tgt("def f(x):\n    return x\n")) and not can_end(pre.encode_tgt("def f(x):\n"))
@@ -141,13 +142,65 @@ def test_a_penalty_at_the_top_of_the_grid_gets_a_notice():
     assert calibration.grid_edge_notice({"eos_penalty": 5.0, "valid_bleu": {"5.0": 4.0}}) is None
 
 
-def test_the_calibration_report_lists_every_candidate_and_the_notice():
+def test_the_calibration_report_lists_the_best_candidates_and_the_notice():
     chosen = {"eos_penalty": 5.0, "valid_bleu": {"0.0": 1.0, "5.0": 4.0}, "valid_parses": {"0.0": 0.9, "5.0": 0.5}}
     first, note = calibration.calibration_report(chosen)
-    assert first == "<eos> penalty 5.0 chosen on validation (0.0: BLEU 1.00 x parses 0.90, 5.0: BLEU 4.00 x parses 0.50)"
+    assert first == "<eos> penalty 5.0 chosen on validation (5.0: BLEU 4.00 x parses 0.50, 0.0: BLEU 1.00 x parses 0.90)"
     assert note == f"note: {calibration.grid_edge_notice(chosen)}"
     inside = {**chosen, "eos_penalty": 0.0, "valid_parsing_bleu": {"0.0": 0.5, "5.0": 0.25}}
     assert calibration.calibration_report(inside) == [
-        "<eos> penalty 0.0 chosen on validation (0.0: BLEU 1.00 x parses 0.90 (parsing outputs 0.50), "
-        "5.0: BLEU 4.00 x parses 0.50 (parsing outputs 0.25))"
+        "<eos> penalty 0.0 chosen on validation (5.0: BLEU 4.00 x parses 0.50 (parsing outputs 0.25), "
+        "0.0: BLEU 1.00 x parses 0.90 (parsing outputs 0.50))"
     ]
+    labels = [f"{p}/1.0/1.0" for p in range(10)]
+    aimed = {"eos_penalty": 9.0, "eos_bonus": 1.0, "target_scale": 1.0,
+             "valid_bleu": {label: float(i) for i, label in enumerate(labels)}, "valid_parses": dict.fromkeys(labels, 1.0)}
+    first, note = calibration.calibration_report(aimed, shown=2)
+    assert first == ("<eos> penalty 9.0, bonus 1.0, target scale 1.0 chosen on validation "
+                     "(9/1.0/1.0: BLEU 9.00 x parses 1.00, 8/1.0/1.0: BLEU 8.00 x parses 1.00; best 2 of 10 by BLEU x parses)")
+    assert "9.0 is the largest" in note
+
+
+def test_length_targets_are_calibrated_over_every_combination_with_a_fitted_length_model(trained):
+    config, path, records = trained
+    assert load_model(path).preprocessor.length_model is None
+    aimed = replace(config, decoding=replace(
+        config.decoding, length_target=True, eos_penalty_grid=[0.0, 3.0], eos_bonus_grid=[0.0, 2.0], target_scale_grid=[1.0]))
+    chosen = calibrate_checkpoint(path, aimed, records, "cpu")
+    assert list(chosen["valid_bleu"]) == ["0.0", "3.0", "0.0/0.0/1.0", "0.0/2.0/1.0", "3.0/0.0/1.0", "3.0/2.0/1.0"]
+    assert chosen["key"]["length_target"] == {"eos_bonus_grid": [0.0, 2.0], "target_scale_grid": [1.0]}
+    assert "length_target" not in config.decoding.calibration_key()
+    loaded = load_model(path)
+    assert loaded.preprocessor.length_model is not None  # fitted on the training split, stored with the model
+    decoding = replace(aimed.decoding.calibrated(loaded.calibrations), length_target=True, eos_bonus=2.0)
+    options = decoding.search_options(loaded.preprocessor)
+    assert options["eos_bonus"] == 2.0 and "length_target" not in options
+    src = torch.tensor([loaded.preprocessor.encode_src(records[0]["func_documentation_string"])])
+    predicted = loaded.preprocessor.length_model.predict(src, torch.tensor([src.size(1)]))
+    assert options["target_length"](src, torch.tensor([src.size(1)])) == pytest.approx(decoding.target_scale * predicted)
+    assert "target_length" not in config.decoding.search_options(loaded.preprocessor)
+    assert "eos_bonus" not in config.decoding.search_options(loaded.preprocessor)
+
+
+def test_aiming_at_the_predicted_length_competes_with_one_penalty_throughout(trained, monkeypatch):
+    config, path, records = trained
+    loaded = load_model(path)
+    loaded.preprocessor.fit_length_model(records)
+    aimed = replace(config.decoding, length_target=True, eos_penalty_grid=[0.0, 3.0], eos_bonus_grid=[1.0])
+
+    def choose(table):
+        monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: {
+            "bleu": table[(decoding.length_target, decoding.eos_penalty)], "parses": 1.0, "parsing_bleu": 0.0})
+        chosen = calibration.calibrate(loaded.model, loaded.preprocessor, records, aimed, "cpu")
+        chosen["key"] = aimed.calibration_key()
+        return chosen, aimed.calibrated([chosen])
+
+    chosen, decoding = choose({(False, 0.0): 1.0, (False, 3.0): 5.0, (True, 0.0): 2.0, (True, 3.0): 4.0})
+    assert (chosen["eos_penalty"], chosen["length_target"]) == (3.0, False) and "eos_bonus" not in chosen
+    assert not decoding.length_target and "target_length" not in decoding.search_options(loaded.preprocessor)
+    assert "no length target" in calibration.calibration_report(chosen)[0]
+    chosen, decoding = choose({(False, 0.0): 1.0, (False, 3.0): 4.0, (True, 0.0): 2.0, (True, 3.0): 5.0})
+    assert (chosen["eos_penalty"], chosen["eos_bonus"], chosen["length_target"]) == (3.0, 1.0, True)
+    assert decoding.length_target and decoding.eos_bonus == 1.0 and "target_length" in decoding.search_options(loaded.preprocessor)
+    _, decoding = choose({(False, 0.0): 1.0, (False, 3.0): 4.0, (True, 0.0): 2.0, (True, 3.0): 4.0})
+    assert not decoding.length_target  # on a tie the simpler decoding wins

@@ -200,3 +200,40 @@ def test_decode_dispatches_with_every_option(name: str) -> None:
     assert all(len(tokens) >= 2 for tokens in dispatched.tokens)
     greedy = greedy_decode(model, src, lengths, 9, min_len=2, no_repeat_ngram=2)
     assert decode(model, src, lengths, method="greedy", max_len=9, min_len=2, no_repeat_ngram=2).tokens == greedy.tokens
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_a_length_target_ends_each_output_at_its_own_length(width: int) -> None:
+    model = peaked_model("attention", 12)
+    src, lengths = source_batch([6, 3, 5, 4])
+    targets = torch.tensor([2.0, 7.0, 4.0, 5.5])
+
+    def aim(src: Tensor, src_lengths: Tensor) -> Tensor:
+        return targets
+
+    options = {"max_len": 15, "length_penalty": 0.0, "eos_penalty": 1e4, "eos_bonus": 1e4}
+    aimed = beam_search(model, src, lengths, beam_width=width, target_length=aim, **options)
+    assert [len(tokens) for tokens in aimed.tokens] == [2, 7, 4, 6]  # <eos> is the first choice from step ceil(target)
+    uniform = beam_search(model, src, lengths, beam_width=width, **options)
+    assert all(len(tokens) == 15 for tokens in uniform.tokens)  # without targets, the penalty holds <eos> back throughout
+    if width == 1:
+        assert greedy_decode(model, src, lengths, 15, eos_penalty=1e4, eos_bonus=1e4, target_length=aim).tokens == aimed.tokens
+    neutral = beam_search(model, src, lengths, beam_width=width, max_len=15, target_length=aim)
+    assert neutral.tokens == beam_search(model, src, lengths, beam_width=width, max_len=15).tokens
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_an_output_that_never_may_end_falls_back_to_a_refused_end(width: int) -> None:
+    model = peaked_model("attention", 12)
+    src, lengths = source_batch([6, 3, 5, 4])
+    options = {"max_len": 15, "length_penalty": 0.0, "no_repeat_ngram": 2}
+    plain = beam_search(model, src, lengths, beam_width=width, **options)
+    assert all(len(tokens) < 15 for tokens in plain.tokens)
+    never = beam_search(model, src, lengths, beam_width=width, can_end=lambda ids: False, **options)
+    assert all(len(tokens) < 15 for tokens in never.tokens)  # not the hypotheses still alive at max_len
+    assert [attn.size(0) for attn in never.attention] == [len(tokens) for tokens in never.tokens]
+    if width == 1:  # greedy's best refused end is its first, exactly where it would have ended
+        assert never.tokens == plain.tokens and never.scores == pytest.approx(plain.scores, abs=1e-5)
+        greedy = greedy_decode(model, src, lengths, 15, no_repeat_ngram=2, can_end=lambda ids: False)
+        assert greedy.tokens == plain.tokens and greedy.scores == pytest.approx(plain.scores, abs=1e-5)
+        assert [attn.size(0) for attn in greedy.attention] == [len(tokens) for tokens in greedy.tokens]

@@ -32,7 +32,7 @@ def tiny_checkpoint(path: Path, model_name: str = "attention", records: int = 40
     model = build_model(model_name, **kwargs)
     save_checkpoint(path, {
         "model_name": model_name, "model_kwargs": kwargs, "model_state": model.state_dict(),
-        "preprocessor": pre.to_dict(), "config": Config(profile="smoke").to_dict(), "history": [], "train_seconds": 0.0,
+        "preprocessor": pre.to_dict(), "config": Config(profile="unit").to_dict(), "history": [], "train_seconds": 0.0,
     })
     return path
 
@@ -141,3 +141,24 @@ def test_demo_uses_the_search_options_of_the_model_config(checkpoints: dict[str,
         assert len(result.tgt_tokens) == len(set(result.tgt_tokens))  # no piece repeated: the unigram block applied
     finally:
         loaded.config["decoding"].update(no_repeat_ngram=0, eos_penalty=0.0)
+
+
+def test_a_named_profile_model_decodes_with_that_profile_settings_and_its_calibration(tmp_path: Path) -> None:
+    from seq2seq_lib.checkpoints import load_model, read_checkpoint
+    from seq2seq_lib.config import load_config, profile_config_path
+    from seq2seq_lib.demo import search_options
+
+    path = tiny_checkpoint(tmp_path / "attention.pt")
+    payload = read_checkpoint(path)
+    quick = load_config(profile_config_path("quick"))
+    pre = Preprocessor.from_dict(payload["preprocessor"])
+    pre.fit_length_model(read_jsonl_gz(SAMPLE_TRAIN)[:40])
+    calibration = {"eos_penalty": 3.0, "eos_bonus": 1.0, "target_scale": 1.0, "length_target": True,
+                   "key": quick.decoding.calibration_key()}
+    payload.update(config=Config(profile="quick").to_dict(), preprocessor=pre.to_dict(), calibrations=[calibration])
+    save_checkpoint(path, payload)
+    options = search_options(load_model(path))
+    assert options["no_repeat_ngram"] == quick.decoding.no_repeat_ngram  # from configs/quick.yaml, not the saved config
+    assert (options["eos_penalty"], options["eos_bonus"]) == (3.0, 1.0) and callable(options["target_length"])
+    result = generate_code(DOCSTRING, beam_width=1, max_len=30, checkpoint=path)
+    assert 0 < len(result.tgt_tokens) <= 30

@@ -14,7 +14,7 @@ def test_conclusions_rank_test_significance_length_and_cost():
     summaries = [
         summary("rnn", 1.0, 0.8, 1.2, 0.5, ratio=0.4, calibration={"eos_penalty": 2.0}, parameters=100,
                 sentences_per_second=50.0, decoding={"method": "greedy"}),
-        summary("attention", 9.0, 8.5, 9.5, 0.8, ratio=0.9, calibration={"eos_penalty": 3.0}, parameters=300,
+        summary("attention", 9.0, 8.5, 9.5, 0.8, ratio=0.9, calibration={"eos_penalty": 3.0, "eos_bonus": 1.0}, parameters=300,
                 sentences_per_second=20.0, decoding={"method": "greedy"}),
         summary("retrieval (TF-IDF)", 8.0, 7.6, 8.4, 1.0),
     ]
@@ -23,7 +23,8 @@ def test_conclusions_rank_test_significance_length_and_cost():
     assert "attention (9.00) > rnn (1.00)" in text
     assert "a significant difference at the 5% level" in text
     assert "interval is above that of the retrieval baseline" in text
-    assert "attention 3 (length ratio 0.90)" in text and "rnn 2 (length ratio 0.40)" in text
+    assert "attention 3 before the predicted length, bonus 1 after (length ratio 0.90)" in text
+    assert "rnn 2 (length ratio 0.40)" in text
     assert "rnn 100 parameters and 50.0 pairs/s" in text and "greedy decoding speed" in text
     assert "BLEU earned by code that parses" not in text  # summaries from before the metric existed
     summaries[0]["metrics"]["bleu_parsing_only"], summaries[1]["metrics"]["bleu_parsing_only"] = 0.25, 4.5
@@ -38,6 +39,10 @@ def test_decoding_is_described_as_recorded():
     assert describe_decoding(greedy) == "greedy search, 8-grams blocked, <eos> penalty 4, at most 400 pieces"
     beam = {"method": "beam", "beam_width": 3, "no_repeat_ngram": 0, "eos_penalty": 0.0, "max_len": 60}
     assert describe_decoding(beam) == "beam search, width 3, at most 60 pieces"
+    aimed = {**greedy, "length_target": True, "eos_bonus": 1.0, "target_scale": 1.0, "end_when_parses": True}
+    assert describe_decoding(aimed) == ("greedy search, 8-grams blocked, aimed at the predicted length (<eos> penalty 4 "
+                                        "before it, bonus 1 after), ending once the code parses, at most 400 pieces")
+    assert "aimed at 1.25 x the predicted length" in describe_decoding({**aimed, "target_scale": 1.25})
 
 
 def test_profiles_are_stacked_with_a_profile_column_and_missing_ones_skipped(tmp_path):

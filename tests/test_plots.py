@@ -98,3 +98,16 @@ def test_save_figure_writes_a_png_with_the_footer(tmp_path):
     path = plots.save_figure(fig, tmp_path / "sub" / "coverage.png", "smoke", 7)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "profile=smoke, seed=7" in [t.get_text() for t in fig.texts]
+
+
+def test_output_lengths_are_bin_means_against_the_diagonal():
+    short_then_long = [{"ref_len": 10, "hyp_len": 20}, {"ref_len": 11, "hyp_len": 40}, {"ref_len": 1000, "hyp_len": 100}]
+    fig = plots.plot_output_lengths({"attention": short_then_long, "retrieval (TF-IDF)": short_then_long},
+                                    predicted=([5, 500], [50, 60]), bins=2)
+    first, second = fig.get_axes()
+    assert [line.get_label() for line in second.get_lines()] == ["attention", "retrieval", "y = x"]
+    assert list(second.get_lines()[0].get_ydata()) == pytest.approx([30.0, 100.0])  # mean per bin
+    assert list(first.get_lines()[0].get_ydata()) == pytest.approx([50.0, 60.0])
+    assert _texts(fig)["titles"] == ["length model", "generated code"]
+    assert second.get_xlabel() == "reference length, code tokens" and second.get_xscale() == "log"
+    assert len(plots.plot_output_lengths({"rnn": short_then_long}).get_axes()) == 1

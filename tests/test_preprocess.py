@@ -98,3 +98,18 @@ def test_fitting_twice_gives_identical_preprocessors():
     first = Preprocessor.fit(records, 600, 600, 2).to_dict()
     second = Preprocessor.fit(records, 600, 600, 2).to_dict()
     assert first == second
+
+
+def test_the_length_model_is_fitted_on_records_and_travels_in_the_dict() -> None:
+    from seq2seq_lib.notebook_helpers import length_predictions
+
+    pre = Preprocessor.fit(records(), src_vocab_size=100, tgt_vocab_size=300, min_freq=2)
+    examples = [{"docstring": d, "reference": c} for d, c in zip(DOCS, CODES)]
+    assert "length_model" not in pre.to_dict() and length_predictions(pre, examples) is None
+    pre.fit_length_model(records())
+    true, predicted = length_predictions(pre, examples, chunk=2)
+    assert true == [len(pre.tgt_tokens(c)) for c in CODES]
+    longest = max(range(4), key=lambda i: true[i])  # the empty docstring (index 4) predicts the mean
+    assert max(range(4), key=lambda i: predicted[i]) == longest
+    again = Preprocessor.from_dict(pre.to_dict())
+    assert length_predictions(again, examples) == (true, pytest.approx(predicted))
