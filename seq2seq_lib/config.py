@@ -85,7 +85,7 @@ CALIBRATION_SETTINGS = (  # not decode() arguments
 CALIBRATED = ("eos_penalty", "eos_bonus", "target_scale")  # what a calibration chooses
 # How calibrations name end_when_parses (calibrations stored when outputs that never parse ran on to max_len
 # said `true`, and no longer match).
-END_WHEN_PARSES = "or else at the first refused end"
+END_WHEN_PARSES = "or else at the best refused end"
 
 
 @dataclass
@@ -101,7 +101,7 @@ class DecodingConfig:
     eos_penalty: float = 0.0  # subtracted from log p(<eos>) at every step: > 0 gives longer outputs
     eos_penalty_grid: list[float] = field(default_factory=list)  # non-empty: each model's penalty is chosen
     calibration_pairs: int = 500  # from this grid by BLEU on that many validation pairs (seq2seq_lib.calibration)
-    end_when_parses: bool = False  # allow <eos> only once the code so far parses (else end at the first refused <eos>)
+    end_when_parses: bool = False  # allow <eos> only once the code so far parses (else at the best refused <eos>)
     calibrate_by: str = "bleu_x_parses"  # what the penalty maximises: "bleu_x_parses" or "parsing_bleu" (unparsed = empty)
     length_target: bool = False  # aim each output at the length its docstring predicts (seq2seq_lib.length_model):
     eos_bonus: float = 0.0  # eos_penalty applies before that length, this bonus from there on,
