@@ -80,7 +80,7 @@ class TrainingConfig:
 
 CALIBRATION_SETTINGS = (  # not decode() arguments
     "eos_penalty_grid", "calibration_pairs", "end_when_parses", "calibrate_by",
-    "length_target", "target_scale", "eos_bonus_grid", "target_scale_grid",
+    "length_target", "target_scale", "eos_bonus_grid", "target_scale_grid", "syntax_guard",
 )
 CALIBRATED = ("eos_penalty", "eos_bonus", "target_scale")  # what a calibration chooses
 # How calibrations name end_when_parses (calibrations stored when outputs that never parse ran on to max_len
@@ -108,12 +108,15 @@ class DecodingConfig:
     target_scale: float = 1.0  # at this multiple of the predicted length; calibration tries each combination of
     eos_bonus_grid: list[float] = field(default_factory=list)  # eos_penalty_grid and these grids (empty: the value
     target_scale_grid: list[float] = field(default_factory=list)  # above) and the plain penalties, and keeps the best
+    syntax_guard: bool = False  # forbid the pieces that would certainly break the block structure (seq2seq_lib.syntax_guard)
 
     def calibration_key(self) -> dict[str, Any]:
         """What a calibration depends on: every search setting but the penalty it chooses, the grid, the pairs."""
         searched = {k: v for k, v in self.search_options().items() if k not in CALIBRATED}
         if self.end_when_parses:  # only when set: keys written before these options existed still match
             searched["end_when_parses"] = END_WHEN_PARSES
+        if self.syntax_guard:
+            searched["syntax_guard"] = True
         if self.length_target:
             searched["length_target"] = {"eos_bonus_grid": self.bonus_grid(), "target_scale_grid": self.scale_grid()}
         if self.calibrate_by != "bleu_x_parses":
@@ -147,11 +150,14 @@ class DecodingConfig:
         """The keyword arguments of decoding.decode (everything but the calibration settings).
 
         With `end_when_parses`, the preprocessor supplies the syntax check (`can_end`) that decoding calls; with
-        `length_target`, its length model the lengths to aim at (`target_length`; without one, none is aimed at).
+        `syntax_guard`, the guard over its target pieces (`guard`); with `length_target`, its length model the
+        lengths to aim at (`target_length`; without one, none is aimed at).
         """
         options = {k: v for k, v in vars(self).items() if k not in CALIBRATION_SETTINGS}
         if self.end_when_parses and preprocessor is not None:
             options["can_end"] = preprocessor.code_parses
+        if self.syntax_guard and preprocessor is not None:
+            options["guard"] = preprocessor.syntax_guard
         if not self.length_target:
             del options["eos_bonus"]
         elif preprocessor is not None and preprocessor.length_model is not None:

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from .errors import UserError
 from .models.base import Seq2Seq
+from .syntax_guard import SyntaxGuard
 from .vocab import EOS_ID, SOS_ID
 
 DECODE_METHODS = ("greedy", "beam")
@@ -56,13 +57,14 @@ def greedy_decode(
     target_length: TargetLength | None = None,
     eos_bonus: float = 0.0,
     can_end: CanEnd | None = None,
+    guard: SyntaxGuard | None = None,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
 ) -> DecodeResult:
     """Pick the most likely allowed token at every step for the whole batch src (B, S), until all emit <eos>.
 
-    `min_len`, `no_repeat_ngram`, `eos_penalty`, `target_length`, `eos_bonus` and `can_end` shape the choice
-    exactly as in beam_search.
+    `min_len`, `no_repeat_ngram`, `eos_penalty`, `target_length`, `eos_bonus`, `can_end` and `guard` shape the
+    choice exactly as in beam_search.
     """
     with _inference(model):
         enc = model.encode(src, src_lengths)
@@ -73,18 +75,23 @@ def greedy_decode(
         scores = torch.zeros(src.size(0), device=src.device)  # (B,)
         generated = torch.empty(src.size(0), 0, dtype=torch.long, device=src.device)  # (B, t)
         refused = _BestHypotheses(src_lengths.tolist(), src.device)  # best end the syntax check refused (the fallback)
+        guarded = guard.start(src.size(0)) if guard is not None else None
         attns = []
         for _ in range(max_len):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B, V), (B, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B, V)
             _adjust_eos(log_probs, generated.size(1), eos_penalty, targets, eos_bonus, eos_id)
             _apply_constraints(log_probs, generated, min_len, no_repeat_ngram, eos_id)
+            if guarded is not None:
+                guard.forbid(log_probs, guarded)
             if can_end is not None:
                 eos_scores = scores + log_probs[:, eos_id]  # (B,) what ending here would score
                 rows = _forbid_unparsed_ends(log_probs, generated, can_end, eos_id, top=1)
                 refused.offer(rows, eos_scores, 1, finished, generated, None)
             best, tokens = log_probs.max(dim=-1)  # (B,), (B,)
             scores += best.masked_fill(finished, 0.0)
+            if guarded is not None:
+                guarded = guard.advance(guarded, range(len(guarded)), tokens.tolist())
             generated = torch.cat([generated, tokens.unsqueeze(1)], dim=1)  # (B, t + 1)
             attns.append(attn)
             finished |= tokens == eos_id
@@ -115,6 +122,7 @@ def beam_search(
     target_length: TargetLength | None = None,
     eos_bonus: float = 0.0,
     can_end: CanEnd | None = None,
+    guard: SyntaxGuard | None = None,
     exact_stop: bool = False,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
@@ -131,6 +139,7 @@ def beam_search(
     length reward against the short outputs that greedy and beam search favour; tuned on validation);
     with `target_length`, only at steps before the length it predicts for the sentence, and `eos_bonus` is
     added from there on (aiming each output at its own length: seq2seq_lib.length_model);
+    `guard` (seq2seq_lib.syntax_guard) forbids the pieces that would certainly break the code's block structure;
     `can_end(ids)` says whether a hypothesis may end after ids (e.g. only once its code parses); a sentence
     that never gets an allowed end takes its best-scoring refused one, not a max_len run-on (for greedy search
     without an <eos> bonus that is the first: the token taken instead scored no better than that <eos>).
@@ -149,12 +158,15 @@ def beam_search(
         best = _BestHypotheses(src_lengths.tolist(), device)
         refused = _BestHypotheses(src_lengths.tolist(), device)  # best <eos> the syntax check refused (the fallback)
         done = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,)
+        guarded = guard.start(batch * k) if guard is not None else None
         largest_penalty = max(gnmt_length_penalty(max_len, length_penalty), gnmt_length_penalty(1, length_penalty))
         for t in range(1, max_len + 1):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
             _adjust_eos(log_probs, alive_seqs.size(1), eos_penalty, targets, eos_bonus, eos_id)
             _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_id)
+            if guarded is not None:
+                guard.forbid(log_probs, guarded)
             if can_end is not None:
                 eos_scores = (alive_scores.view(-1) + log_probs[:, eos_id]) / gnmt_length_penalty(t, length_penalty)
                 rows = _forbid_unparsed_ends(log_probs, alive_seqs, can_end, eos_id, top=k)
@@ -176,6 +188,8 @@ def beam_search(
             alive_scores = top_scores.gather(1, keep)  # (B, K)
             parents = top_parents.gather(1, keep).view(-1)  # (B*K,)
             tokens = top_tokens.gather(1, keep).view(-1)  # (B*K,)
+            if guarded is not None:
+                guarded = guard.advance(guarded, parents.tolist(), tokens.tolist())
             alive_seqs = torch.cat([alive_seqs.index_select(0, parents), tokens.unsqueeze(1)], dim=1)  # (B*K, t)
             if alive_attn is not None:
                 step_attn = attn.index_select(0, parents).unsqueeze(1)  # (B*K, 1, S)
@@ -209,6 +223,7 @@ def decode(
     target_length: TargetLength | None = None,
     eos_bonus: float = 0.0,
     can_end: CanEnd | None = None,
+    guard: SyntaxGuard | None = None,
     sos_id: int = SOS_ID,
     eos_id: int = EOS_ID,
 ) -> DecodeResult:
@@ -219,14 +234,14 @@ def decode(
     if method == "greedy":
         return greedy_decode(
             model, src, src_lengths, max_len, min_len=min_len, no_repeat_ngram=no_repeat_ngram,
-            eos_penalty=eos_penalty, target_length=target_length, eos_bonus=eos_bonus, can_end=can_end,
+            eos_penalty=eos_penalty, target_length=target_length, eos_bonus=eos_bonus, can_end=can_end, guard=guard,
             sos_id=sos_id, eos_id=eos_id,
         )
     if method == "beam":
         return beam_search(
             model, src, src_lengths, beam_width, max_len, length_penalty=length_penalty, min_len=min_len,
             no_repeat_ngram=no_repeat_ngram, eos_penalty=eos_penalty, target_length=target_length, eos_bonus=eos_bonus,
-            can_end=can_end, sos_id=sos_id, eos_id=eos_id,
+            can_end=can_end, guard=guard, sos_id=sos_id, eos_id=eos_id,
         )
     raise UserError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
 

@@ -27,7 +27,7 @@ from .visualize import SRC_EOS
 
 MAX_BEAM_WIDTH = 10
 SEARCH_OPTIONS = (  # what the demo takes from the config
-    "length_penalty", "min_len", "no_repeat_ngram", "eos_penalty", "target_length", "eos_bonus", "can_end",
+    "length_penalty", "min_len", "no_repeat_ngram", "eos_penalty", "target_length", "eos_bonus", "can_end", "guard",
 )
 DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly spin-waits (4x slower on a busy CPU)
 

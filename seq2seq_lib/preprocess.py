@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from seq2seq_lib.errors import UserError
 from seq2seq_lib.io_utils import read_json, write_json
 from seq2seq_lib.length_model import LengthModel
 from seq2seq_lib.metrics import parses
+from seq2seq_lib.syntax_guard import SyntaxGuard
 from seq2seq_lib.tokenization import CodeTokenizer, DocTokenizer, char_alphabet, char_pieces, code_pieces
 from seq2seq_lib.vocab import EOS_ID, Vocab
 
@@ -100,6 +102,11 @@ class Preprocessor:
     def code_parses(self, ids: Iterable[int]) -> bool:
         """True when the Python source of target ids parses (decoding's syntax check before `<eos>`)."""
         return parses(self.decode_tgt(ids))
+
+    @functools.cached_property
+    def syntax_guard(self) -> SyntaxGuard:
+        """The decoding guard over this target vocabulary (seq2seq_lib.syntax_guard)."""
+        return SyntaxGuard(self.tgt_vocab.itos, EOS_ID)
 
     def fit_length_model(self, train_records: Sequence[Mapping[str, Any]]) -> LengthModel:
         """Fit (and keep) the code-length regression on training records, every length included."""

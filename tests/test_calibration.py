@@ -110,6 +110,17 @@ def test_the_syntax_check_is_a_search_option_with_its_own_calibrations(trained):
     assert can_end(pre.encode_tgt("def f(x):\n    return x\n")) and not can_end(pre.encode_tgt("def f(x):\n"))
 
 
+def test_the_syntax_guard_is_a_search_option_with_its_own_calibrations(trained):
+    _, path, _ = trained
+    pre = load_model(path).preprocessor
+    plain, guarded = DecodingConfig(eos_penalty_grid=[0.0, 3.0]), DecodingConfig(eos_penalty_grid=[0.0, 3.0], syntax_guard=True)
+    assert "syntax_guard" not in plain.calibration_key()  # keys stored before the option existed still match
+    assert guarded.calibration_key() == {**plain.calibration_key(), "syntax_guard": True}
+    assert "guard" not in plain.search_options(pre) and "syntax_guard" not in guarded.search_options(pre)
+    guard = guarded.search_options(pre)["guard"]
+    assert guard is pre.syntax_guard and guard.itos == pre.tgt_vocab.itos
+
+
 def test_evaluation_calibrates_a_local_checkpoint_and_never_rewrites_shipped_weights(smoke_run, tmp_path, capsys, monkeypatch):
     from seq2seq_lib import evaluation
 
