@@ -30,6 +30,7 @@ from .experiment import PROJECT_ROOT, RunPaths, configure_threads, run_paths
 from .io_utils import read_json, write_text
 from .metrics import PARSING_BLEU_LABEL
 from .preprocess import Preprocessor
+from .tokenization import DEDENT, INDENT, NEWLINE
 from .visualize import STYLE, save_figure
 from .vocab import PAD_ID
 
@@ -247,6 +248,33 @@ def length_predictions(
     return [len(preprocessor.tgt_tokens(e["reference"])) for e in examples], predicted
 
 
+GUARD_PIECES = (NEWLINE, INDENT, DEDENT, ":", ")", "]", "}", "else", "elif", "except", "finally")
+
+
+def guard_table(preprocessor: Preprocessor, prefixes: Sequence[str]) -> pd.DataFrame:
+    """What the syntax guard lets decoding write after each prefix (target pieces separated by spaces)."""
+    guard = preprocessor.syntax_guard
+    structural = [p for p in GUARD_PIECES if p in guard.ids]
+    rows = []
+    for prefix in prefixes:
+        pieces = prefix.split()
+        unknown = [p for p in pieces if p not in guard.ids]
+        if unknown:
+            raise UserError(f"pieces {unknown} are not in the target vocabulary; write a prefix in its pieces")
+        states = guard.start(1)
+        for piece in pieces:
+            states = guard.advance(states, [0], [guard.ids[piece]])
+        log_probs = torch.zeros(1, len(guard.itos))  # (1, V)
+        guard.forbid(log_probs, states)
+        allowed = torch.isfinite(log_probs[0])  # (V,)
+        rows.append({
+            "pieces so far": prefix,
+            "pieces allowed next": f"{int(allowed.sum())} of {len(guard.itos)}",
+            "structural pieces forbidden": " ".join(p for p in structural if not allowed[guard.ids[p]]) or "none",
+        })
+    return pd.DataFrame(rows)
+
+
 def describe_training(history: Sequence[Mapping[str, float]]) -> str:
     """One or two sentences on what the learning curve says: still improving, or stopped improving."""
     losses = [row["valid_loss"] for row in history]
@@ -294,6 +322,8 @@ def describe_decoding(decoding: Mapping[str, Any]) -> str:
                      f"bonus {decoding['eos_bonus']:g} after)")
     elif decoding.get("eos_penalty"):
         parts.append(f"<eos> penalty {decoding['eos_penalty']:g}")
+    if decoding.get("syntax_guard"):
+        parts.append("syntax guard")
     if decoding.get("end_when_parses"):
         parts.append("ending once the code parses")
     parts.append(f"at most {decoding['max_len']} pieces")

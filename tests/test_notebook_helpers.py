@@ -43,6 +43,7 @@ def test_decoding_is_described_as_recorded():
     assert describe_decoding(aimed) == ("greedy search, 8-grams blocked, aimed at the predicted length (<eos> penalty 4 "
                                         "before it, bonus 1 after), ending once the code parses, at most 400 pieces")
     assert "aimed at 1.25 x the predicted length" in describe_decoding({**aimed, "target_scale": 1.25})
+    assert describe_decoding({**beam, "syntax_guard": True}) == "beam search, width 3, syntax guard, at most 60 pieces"
 
 
 def test_profiles_are_stacked_with_a_profile_column_and_missing_ones_skipped(tmp_path):

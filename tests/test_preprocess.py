@@ -100,6 +100,20 @@ def test_fitting_twice_gives_identical_preprocessors():
     assert first == second
 
 
+def test_the_guard_table_shows_what_may_follow_each_prefix() -> None:
+    from seq2seq_lib.notebook_helpers import guard_table
+
+    pre = Preprocessor.fit(records(), src_vocab_size=100, tgt_vocab_size=300, min_freq=2)
+    table = guard_table(pre, ["def", "def f ( x ) : <newline>", "def f ( x ) : <newline> <indent> return x"])
+    assert table["pieces so far"].tolist() == ["def", "def f ( x ) : <newline>", "def f ( x ) : <newline> <indent> return x"]
+    only_indent = table["pieces allowed next"][1]
+    assert only_indent == f"2 of {len(pre.tgt_vocab)}"  # <indent> or <eos>
+    forbidden = set(table["structural pieces forbidden"][2].split())
+    assert {":", ")"} <= forbidden and "<newline>" not in forbidden  # the line may end after `return x`
+    with pytest.raises(UserError, match="not in the target vocabulary"):
+        guard_table(pre, ["def no_such_piece_here"])
+
+
 def test_the_length_model_is_fitted_on_records_and_travels_in_the_dict() -> None:
     from seq2seq_lib.notebook_helpers import length_predictions
 
