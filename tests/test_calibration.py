@@ -99,26 +99,22 @@ def test_without_a_grid_nothing_is_calibrated(trained):
     assert "eos_penalty_grid" not in plain.search_options() and plain.search_options()["eos_penalty"] == 0.7
 
 
-def test_the_syntax_check_is_a_search_option_with_its_own_calibrations(trained):
-    _, path, _ = trained
-    pre = load_model(path).preprocessor
-    plain, checked = DecodingConfig(eos_penalty_grid=[0.0, 3.0]), DecodingConfig(eos_penalty_grid=[0.0, 3.0], end_when_parses=True)
-    assert "end_when_parses" not in plain.calibration_key()  # keys stored before the option existed still match
-    assert checked.calibration_key() == {**plain.calibration_key(), "end_when_parses": END_WHEN_PARSES}
-    assert "can_end" not in plain.search_options(pre) and "end_when_parses" not in checked.search_options(pre)
-    can_end = checked.search_options(pre)["can_end"]
-    assert can_end(pre.encode_tgt("def f(x):\n    return x\n")) and not can_end(pre.encode_tgt("def f(x):\n"))
+SYNTAX_OPTIONS = [  # option, its calibration-key value, the decode() argument it supplies, what that argument does
+    ("end_when_parses", END_WHEN_PARSES, "can_end",
+     lambda can_end, pre: can_end(pre.encode_tgt("def f(x):\n    return x\n")) and not can_end(pre.encode_tgt("def f(x):\n"))),
+    ("syntax_guard", True, "guard", lambda guard, pre: guard is pre.syntax_guard and guard.itos == pre.tgt_vocab.itos),
+]
 
 
-def test_the_syntax_guard_is_a_search_option_with_its_own_calibrations(trained):
+@pytest.mark.parametrize(("option", "key_value", "argument", "works"), SYNTAX_OPTIONS)
+def test_syntax_options_are_search_options_with_their_own_calibrations(trained, option, key_value, argument, works):
     _, path, _ = trained
     pre = load_model(path).preprocessor
-    plain, guarded = DecodingConfig(eos_penalty_grid=[0.0, 3.0]), DecodingConfig(eos_penalty_grid=[0.0, 3.0], syntax_guard=True)
-    assert "syntax_guard" not in plain.calibration_key()  # keys stored before the option existed still match
-    assert guarded.calibration_key() == {**plain.calibration_key(), "syntax_guard": True}
-    assert "guard" not in plain.search_options(pre) and "syntax_guard" not in guarded.search_options(pre)
-    guard = guarded.search_options(pre)["guard"]
-    assert guard is pre.syntax_guard and guard.itos == pre.tgt_vocab.itos
+    plain, checked = DecodingConfig(eos_penalty_grid=[0.0, 3.0]), DecodingConfig(eos_penalty_grid=[0.0, 3.0], **{option: True})
+    assert option not in plain.calibration_key()  # keys stored before the option existed still match
+    assert checked.calibration_key() == {**plain.calibration_key(), option: key_value}
+    assert argument not in plain.search_options(pre) and option not in checked.search_options(pre)
+    assert works(checked.search_options(pre)[argument], pre)
 
 
 def test_evaluation_calibrates_a_local_checkpoint_and_never_rewrites_shipped_weights(smoke_run, tmp_path, capsys, monkeypatch):
