@@ -67,7 +67,7 @@ class SyntaxGuard:
     continuation: Tensor = field(init=False)  # (V,) True for `##` pieces
 
     def __post_init__(self) -> None:
-        """Index the structural pieces of the vocabulary."""
+        """Index the vocabulary's pieces and mark its continuations."""
         self.ids = {piece: i for i, piece in enumerate(self.itos)}
         self.continuation = torch.tensor([piece.startswith(CONT) for piece in self.itos])
 
