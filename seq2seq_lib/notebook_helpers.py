@@ -261,12 +261,7 @@ def guard_table(preprocessor: Preprocessor, prefixes: Sequence[str]) -> pd.DataF
         unknown = [p for p in pieces if p not in guard.ids]
         if unknown:
             raise UserError(f"pieces {unknown} are not in the target vocabulary; write a prefix in its pieces")
-        states = guard.start(1)
-        for piece in pieces:
-            states = guard.advance(states, [0], [guard.ids[piece]])
-        log_probs = torch.zeros(1, len(guard.itos))  # (1, V)
-        guard.forbid(log_probs, states)
-        allowed = torch.isfinite(log_probs[0])  # (V,)
+        allowed = guard.allowed_after(pieces)  # (V,)
         rows.append({
             "pieces so far": prefix,
             "pieces allowed next": f"{int(allowed.sum())} of {len(guard.itos)}",

@@ -101,6 +101,15 @@ class SyntaxGuard:
         """The states after hypothesis parents[n] takes tokens[n] (greedy: parents are the rows themselves)."""
         return [self._step(states[parent], token) for parent, token in zip(parents, tokens)]
 
+    def allowed_after(self, pieces: Sequence[str]) -> Tensor:
+        """(V,) True for every piece the guard allows after `pieces` (a prefix in this vocabulary's pieces)."""
+        states = self.start(1)
+        for piece in pieces:
+            states = self.advance(states, [0], [self.ids[piece]])
+        log_probs = torch.zeros(1, len(self.itos))  # (1, V)
+        self.forbid(log_probs, states)
+        return torch.isfinite(log_probs[0])
+
     def _only(self, state: GuardState) -> list[int]:
         """The only pieces allowed next where the state leaves no choice (empty where it does)."""
         if state.need_indent:
