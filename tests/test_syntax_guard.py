@@ -54,20 +54,25 @@ def forbidden_after(guard: SyntaxGuard, prefix: list[str]) -> set[str]:
     return {guard.itos[i] for i in (~guard.allowed_after(prefix)).nonzero().flatten().tolist()}
 
 
+def first_forbidden(guard: SyntaxGuard, ids: list[int]) -> int | None:
+    """Where replaying ids, then <eos>, one at a time meets the first one the guard forbids (None: nowhere)."""
+    states = guard.start(1)
+    for position, token in enumerate([*ids, EOS_ID]):
+        log_probs = torch.zeros(1, len(guard.itos))
+        guard.forbid(log_probs, states)
+        if torch.isinf(log_probs[0, token]):
+            return position
+        states = guard.advance(states, [0], [token])
+    return None
+
+
 @pytest.mark.parametrize("source", [*HANDWRITTEN, *stdlib_functions()[:400:4]])
 def test_the_guard_never_forbids_a_piece_of_code_that_parses(source: str) -> None:
     ast.parse(source)
     pieces = code_pieces(source)
     guard = guard_for(pieces)
-    states = guard.start(1)
-    for position, piece in enumerate(pieces):
-        log_probs = torch.zeros(1, len(guard.itos))
-        guard.forbid(log_probs, states)
-        assert log_probs[0, guard.ids[piece]] == 0, f"{piece!r} forbidden after {detokenize(pieces[:position])!r}"
-        states = guard.advance(states, [0], [guard.ids[piece]])
-    log_probs = torch.zeros(1, len(guard.itos))
-    guard.forbid(log_probs, states)
-    assert log_probs[0, EOS_ID] == 0
+    position = first_forbidden(guard, [guard.ids[p] for p in pieces])
+    assert position is None, f"{[*pieces, '<eos>'][position]!r} forbidden after {detokenize(pieces[:position])!r}"
 
 
 def test_what_cannot_parse_is_forbidden() -> None:
@@ -116,10 +121,5 @@ def test_decoding_with_the_guard_never_emits_a_forbidden_piece(method: str) -> N
     free = decode(model, src, lengths, method=method, beam_width=3, max_len=40)
     guarded = decode(model, src, lengths, method=method, beam_width=3, max_len=40, guard=guard)
     assert free.tokens != guarded.tokens  # a random model breaks the rules the guard enforces
-    for tokens in guarded.tokens:
-        states = guard.start(1)
-        for token in tokens:
-            log_probs = torch.zeros(1, len(guard.itos))
-            guard.forbid(log_probs, states)
-            assert torch.isfinite(log_probs[0, token])
-            states = guard.advance(states, [0], [token])
+    assert any(first_forbidden(guard, tokens) is not None for tokens in free.tokens)
+    assert all(first_forbidden(guard, tokens) is None for tokens in guarded.tokens)
