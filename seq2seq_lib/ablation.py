@@ -1,7 +1,8 @@
 """Ablations: one change at a time against a profile, measured on validation (and once on test).
 
 `configs/ablations.yaml` lists the variants as dotted-key overrides of a base profile. Each variant
-trains in its own run folder (reused when finished), is scored on the validation split (what tuning
+trains in its own run folder, named by the variant and a digest of its settings (reused when finished
+with the same settings), is scored on the validation split (what tuning
 reads) and once on the test split, and becomes one row of the spec's table (`results/<base>/<table>`,
 `ablation.md` by default). Variants that change only decoding reuse a trained model: the base
 profile's own run when `common` changes nothing but decoding, else the first variant's.
@@ -9,13 +10,15 @@ profile's own run when `common` changes nothing but decoding, else the first var
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .config import PROJECT_ROOT, load_config, profile_config_path
+from .config import PROJECT_ROOT, Config, DecodingConfig, load_config, profile_config_path
 from .errors import UserError
 from .evaluation import evaluate_models, format_markdown, load_summaries, recompute_bleu
 from .experiment import run_paths
@@ -47,16 +50,33 @@ def _decoding_only(overrides: dict[str, Any]) -> bool:
     return all(key.startswith("decoding.") for key in overrides)
 
 
-def run_variant(spec: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Train (or reuse) and score one variant; returns its table row."""
+def _folder(name: str, config: Config) -> str:
+    """A variant's folder: its name, readable, and a digest of the name and its settings, so that a changed
+    setting (or two names alike in their first 40 characters) never reuses another row's model or scores."""
+    return f"ablation-{slug(name)}-{hashlib.sha256((name + config.digest()).encode()).hexdigest()[:8]}"
+
+
+def variant_config(spec: dict[str, Any], name: str) -> tuple[Config, Path]:
+    """The config a variant trains (or reuses a model) and decodes with, and the folder of its scores."""
     model, common = spec["model"], spec.get("common", {})
+    base = profile_config_path(spec["base"])
+    overrides = spec["variants"][name] or {}
     settings = {**common, **overrides}
     if not _decoding_only(settings):
         trained_as = next(iter(spec["variants"])) if overrides and _decoding_only(overrides) else name
-        settings.update({"profile": f"ablation-{slug(trained_as)}", "models": [model]})
-    config = load_config(profile_config_path(spec["base"]), settings)
+        trained = load_config(base, {**common, **(spec["variants"][trained_as] or {}), "models": [model]})
+        training_key = replace(trained, decoding=DecodingConfig())  # decoding never changes what is trained
+        settings.update({"profile": _folder(trained_as, training_key), "models": [model]})
+    config = load_config(base, settings)
+    return config, PROJECT_ROOT / "results" / _folder(name, config)
+
+
+def run_variant(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """Train (or reuse) and score one variant; returns its table row."""
+    model = spec["model"]
+    config, results_dir = variant_config(spec, name)
     result = train_models(config, [model])[model]
-    scores, results_dir = {}, PROJECT_ROOT / "results" / f"ablation-{slug(name)}"
+    scores = {}
     for split, limit in (("valid", VALID_EXAMPLES), ("test", None)):
         out_dir = results_dir / split
         if not (out_dir / f"summary_{split}.json").is_file():
@@ -80,8 +100,8 @@ def run_ablation(spec_path: Path = PROJECT_ROOT / "configs" / "ablations.yaml") 
     spec = load_spec(spec_path)
     rows = []
     out = run_paths(load_config(profile_config_path(spec["base"]))).results_dir / spec.get("table", "ablation.md")
-    for name, overrides in spec["variants"].items():
-        rows.append(run_variant(spec, name, overrides or {}))
+    for name in spec["variants"]:
+        rows.append(run_variant(spec, name))
         table = format_markdown(rows)
         header = (
             f"Ablation of the {spec['model']} model against the {spec['base']} profile, one change at a time, "
