@@ -884,8 +884,10 @@ changes, measured on the trained quick model of the time. Those three were measu
 kept only functions of at most 120 code pieces; `ablation_length.md` measures that limit with the
 full 7 epochs, and the quick profile now trains on functions of up to 200 pieces;
 `ablation_decoding_200.md` measures decoding choices again on that 200-piece quick model, and
-`ablation_length_target.md` the length targets the quick profile now decodes with, and
-`ablation_syntax_guard.md` the syntax guard. Rows that did not help stay in the tables.
+`ablation_length_target.md` the length targets the quick profile now decodes with,
+`ablation_syntax_guard.md` the syntax guard, `ablation_target_scale.md` aiming at 1.2 times the
+predicted length as well, and `ablation_schedule.md` a cosine learning-rate schedule over the quick
+profile's 7 epochs. Rows that did not help stay in the tables.
 """, slide="slide"),
         code('''
 tables = sorted(paths.results_dir.glob("ablation*.md"))
