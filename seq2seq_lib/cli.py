@@ -118,7 +118,7 @@ def cmd_ablate(args: argparse.Namespace) -> None:
 
     from .ablation import run_ablation
 
-    print(run_ablation(Path(args.spec)))
+    print(run_ablation(Path(args.spec), stage=args.stage, jobs=args.jobs))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ablate = commands.add_parser("ablate", help="one change at a time against a profile (validation BLEU)")
     ablate.add_argument("--spec", default="configs/ablations.yaml", help="the variants to run")
+    ablate.add_argument("--stage", default="all", choices=("all", "train", "score"),
+                        help="train: only train the rows (e.g. on a GPU machine); score: only score trained rows")
+    ablate.add_argument("--jobs", type=int, default=1, help="rows trained at once by --stage train (one process each)")
     ablate.set_defaults(func=cmd_ablate)
 
     run_all = commands.add_parser("run-all", help="corpus, training, evaluation, notebooks")

@@ -198,8 +198,11 @@ def evaluate_models(
     out_dir = out_dir or (paths.results_dir if split == "test" else paths.results_dir / split)
     summaries, stats = [], {}
     for name in names:
-        loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
+        checkpoint = find_model_checkpoint(paths.run_dir, name, config.profile)
+        loaded = load_model(checkpoint, device)
         calibration = _calibration(config, loaded, paths, device)
+        if calibration is not None and calibration not in loaded.calibrations:
+            loaded = load_model(checkpoint, device)  # calibrated just now: the checkpoint may have gained a length model
         decoding = config.decoding.calibrated([calibration] if calibration else [])
         generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, config.seed, with_codebleu)

@@ -23,8 +23,10 @@ from .training import TrainResult, train_model
 SHIPPED_PROFILE = "quick"
 
 
-def train_models(config: Config, names: list[str], force: bool = False, progress: bool = True) -> dict[str, TrainResult]:
-    """Train (or resume, or reuse) each named model of a config on the same data."""
+def train_models(
+    config: Config, names: list[str], force: bool = False, progress: bool = True, calibrate: bool = True
+) -> dict[str, TrainResult]:
+    """Train (or resume, or reuse) each named model of a config on the same data, then calibrate its decoding."""
     set_seed(config.seed)
     configure_threads(config)
     paths, device = run_paths(config), resolve_device(config.device)
@@ -39,9 +41,8 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
         model_dir = paths.model_dir(name)
         results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
         result = results[name]
-        calibration = calibrate_checkpoint(
-            result.best_checkpoint, config, data.valid_records[: config.decoding.calibration_pairs], device
-        )
+        pairs = data.valid_records[: config.decoding.calibration_pairs]
+        calibration = calibrate_checkpoint(result.best_checkpoint, config, pairs, device) if calibrate else None
         if calibration is not None:
             for line in calibration_report(calibration):
                 print(f"[train] {name}: {line}")

@@ -2,10 +2,13 @@
 
 import shutil
 
+import pytest
 import yaml
 
-from seq2seq_lib.ablation import run_ablation, variant_config
+from seq2seq_lib.ablation import format_row, run_ablation, variant_config
+from seq2seq_lib.checkpoints import read_checkpoint
 from seq2seq_lib.config import PROJECT_ROOT
+from seq2seq_lib.errors import UserError
 from seq2seq_lib.evaluation import load_summaries
 from seq2seq_lib.experiment import run_paths
 
@@ -52,3 +55,50 @@ def test_variant_folders_follow_the_name_and_every_setting():
     config, folder = variant_config(changed, "more dropout")
     assert config.profile != configs["more dropout"][0].profile and folder != configs["more dropout"][1]
     assert config.profile.startswith("ablation-more-dropout-")
+
+
+def test_rows_train_apart_and_score_per_seed(smoke_run, tmp_path, capsys):
+    spec = {
+        "base": "smoke", "model": "attention", "table": "ablation_seeds_unit_test.md", "seeds": [1234, 7],
+        "common": {"training.epochs": 1, "data.max_train_pairs": 200},
+        "variants": {"one epoch": {}, "one epoch, more dropout": {"model.dropout": 0.3}, "greedy": {"decoding.method": "greedy"}},
+    }
+    configs = {(name, seed): variant_config(spec, name, seed) for name in spec["variants"] for seed in spec["seeds"]}
+    for config, folder in configs.values():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(run_paths(config).run_dir, ignore_errors=True)
+    spec_path = tmp_path / "ablations.yaml"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    with pytest.raises(UserError, match="no trained model for ablation row 'one epoch'"):
+        run_ablation(spec_path, stage="score")
+
+    assert run_ablation(spec_path, stage="train", jobs=2) == ""
+    trained = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[ablate]")]
+    assert len(trained) == 4  # two trained rows x two seeds; the greedy row decodes the first row's models
+    for (name, seed), (config, folder) in configs.items():
+        checkpoint = read_checkpoint(run_paths(config).model_dir("attention") / "checkpoint.pt")
+        assert checkpoint["config"]["seed"] == seed and not checkpoint.get("calibrations")  # trained, not calibrated
+        assert not folder.exists()  # nothing scored yet
+    runs_before = {p: p.stat().st_mtime for p in (PROJECT_ROOT / "runs").glob("*/attention/last.pt")}
+
+    table = run_ablation(spec_path, stage="score")
+    assert {p: p.stat().st_mtime for p in (PROJECT_ROOT / "runs").glob("*/attention/last.pt")} == runs_before
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]}
+    assert list(rows) == list(spec["variants"])
+    for name, cells in rows.items():
+        valid = [load_summaries(configs[(name, seed)][1] / "valid", "valid")[0]["metrics"]["bleu"] for seed in (1234, 7)]
+        mean = sum(valid) / 2
+        assert cells[1] == f"{mean:.2f} ({valid[0]:.2f} / {valid[1]:.2f})"
+    assert "seeds 1234, 7" in (run_paths(smoke_run).results_dir / "ablation_seeds_unit_test.md").read_text()
+
+
+def test_unknown_stage_is_one_line_error(tmp_path):
+    with pytest.raises(UserError, match="unknown ablation stage 'evaluate'; choose one of all, train, score"):
+        run_ablation(tmp_path / "spec.yaml", stage="evaluate")
+
+
+def test_format_row_keeps_one_seed_plain():
+    scores = {"valid BLEU": 9.876, "test parses %": 79.04, "epochs": 7}
+    assert format_row("x", [scores]) == {"change": "x", "valid BLEU": "9.88", "test parses %": "79.0", "epochs": "7"}
+    two = format_row("x", [scores, {"valid BLEU": 8.0, "test parses %": 81.0, "epochs": 6}])
+    assert two["valid BLEU"] == "8.94 (9.88 / 8.00)" and two["epochs"] == "7 / 6"

@@ -211,3 +211,36 @@ def test_aiming_at_the_predicted_length_competes_with_one_penalty_throughout(tra
     assert decoding.length_target and decoding.eos_bonus == 1.0 and "target_length" in decoding.search_options(loaded.preprocessor)
     _, decoding = choose({(False, 0.0): 1.0, (False, 3.0): 4.0, (True, 0.0): 2.0, (True, 3.0): 4.0})
     assert not decoding.length_target  # on a tie the simpler decoding wins
+
+
+def test_evaluation_decodes_with_the_length_model_its_own_calibration_just_fitted(smoke_run, tmp_path, monkeypatch):
+    """A checkpoint trained without calibration (`ablate --stage train`) gets its length model when evaluation
+    calibrates it, and the outputs of that same evaluation already aim at the predicted lengths."""
+    import shutil
+
+    from seq2seq_lib import evaluation
+    from seq2seq_lib.checkpoints import save_checkpoint
+
+    config = load_config(profile_config_path("smoke"), {
+        "profile": "unit-fresh-checkpoint", "decoding.method": "greedy", "decoding.max_len": 40,
+        "decoding.length_target": True, "decoding.eos_penalty_grid": [6.0], "decoding.eos_bonus_grid": [8.0],
+        "decoding.target_scale_grid": [0.2], "decoding.calibration_pairs": 4,
+    })
+    payload = read_checkpoint(evaluation.run_paths(smoke_run).model_dir("attention") / "checkpoint.pt")
+    payload["preprocessor"].pop("length_model", None)
+    payload["calibrations"] = []
+    fresh = evaluation.run_paths(config).model_dir("attention") / "checkpoint.pt"
+    save_checkpoint(fresh, payload)
+    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: {
+        "bleu": 2.0 if decoding.length_target else 1.0, "parses": 1.0, "parsing_bleu": 0.0})  # aiming wins
+    try:
+        outputs = {}
+        for run in ("calibrating", "calibrated"):
+            evaluation.evaluate_models(config, ["attention"], split="valid", max_examples=6, out_dir=tmp_path / run, baselines=False)
+            saved = read_json(tmp_path / run / "attention" / "evaluation_results.json")
+            assert saved["decoding"]["length_target"] and saved["decoding"]["eos_bonus"] == 8.0
+            outputs[run] = [e["generated"] for e in saved["examples"]]
+        assert load_model(fresh).preprocessor.length_model is not None
+        assert outputs["calibrating"] == outputs["calibrated"]
+    finally:
+        shutil.rmtree(evaluation.run_paths(config).run_dir)
