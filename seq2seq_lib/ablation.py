@@ -83,8 +83,8 @@ def _train(config: Config, model: str) -> str:
     """Train one row's model without calibrating it (a worker of the `train` stage); returns a report line."""
     result = train_models(config, [model], progress=False, calibrate=False)[model]
     return (
-        f"[ablate] {config.run_name}: best validation loss {result.best_valid_loss:.3f} at epoch {result.best_epoch} "
-        f"of {len(result.history)}, {result.train_seconds / 60:.1f} min"
+        f"[ablate] {config.run_name}: kept epoch {result.best_epoch} of {len(result.history)} (by {config.training.select_by}), "
+        f"best validation loss {result.best_valid_loss:.3f}, {result.train_seconds / 60:.1f} min"
     )
 
 
