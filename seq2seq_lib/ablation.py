@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .config import PROJECT_ROOT, Config, DecodingConfig, load_config, profile_config_path
+from .config import PROJECT_ROOT, Config, DecodingConfig, TrainingConfig, load_config, profile_config_path
 from .errors import UserError
 from .evaluation import evaluate_models, format_markdown, load_summaries, recompute_bleu
 from .experiment import run_paths
@@ -107,6 +107,15 @@ def train_variants(spec: dict[str, Any], seeds: list[int | None], jobs: int = 1)
             print(line, flush=True)
 
 
+def finished(history: list[dict[str, Any]], training: TrainingConfig) -> bool:
+    """True when a run's history ends where training does: all its epochs, or stopped early."""
+    if len(history) >= training.epochs:
+        return True
+    by_bleu = training.select_by == "bleu"
+    scores = [h["valid_bleu"] if by_bleu else -h["valid_loss"] for h in history]
+    return bool(scores) and len(scores) - 1 - scores.index(max(scores)) >= training.early_stopping_patience
+
+
 def score_variant(spec: dict[str, Any], name: str, seed: int | None = None, train: bool = True) -> dict[str, float]:
     """Train (or reuse) one variant's model and score it on validation and test; `train=False` needs it trained."""
     model = spec["model"]
@@ -116,13 +125,18 @@ def score_variant(spec: dict[str, Any], name: str, seed: int | None = None, trai
         train_models(config, [model])
     elif not (model_dir / "checkpoint.pt").is_file():
         raise UserError(f"no trained model for ablation row '{name}' in {model_dir}; run the spec without --stage score")
+    history = read_json(model_dir / "history.json")
+    if not finished(history, config.training):
+        raise UserError(
+            f"ablation row '{name}' has trained {len(history)} of {config.training.epochs} epochs in {model_dir}; "
+            "finish it with --stage train (or without --stage)"
+        )
     scores = {}
     for split, limit in (("valid", VALID_EXAMPLES), ("test", None)):
         out_dir = results_dir / split
         if not (out_dir / f"summary_{split}.json").is_file():
             evaluate_models(config, [model], split=split, max_examples=limit, out_dir=out_dir, baselines=False)
         scores[split] = load_summaries(out_dir, split)[0]["metrics"]
-    history = read_json(model_dir / "history.json")
     return {
         "valid BLEU": scores["valid"]["bleu"],
         "test BLEU": scores["test"]["bleu"],

@@ -5,9 +5,9 @@ import shutil
 import pytest
 import yaml
 
-from seq2seq_lib.ablation import format_row, run_ablation, variant_config
+from seq2seq_lib.ablation import finished, format_row, run_ablation, variant_config
 from seq2seq_lib.checkpoints import read_checkpoint
-from seq2seq_lib.config import PROJECT_ROOT
+from seq2seq_lib.config import PROJECT_ROOT, TrainingConfig
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.evaluation import load_summaries
 from seq2seq_lib.experiment import run_paths
@@ -102,3 +102,15 @@ def test_format_row_keeps_one_seed_plain():
     assert format_row("x", [scores]) == {"change": "x", "valid BLEU": "9.88", "test parses %": "79.0", "epochs": "7"}
     two = format_row("x", [scores, {"valid BLEU": 8.0, "test parses %": 81.0, "epochs": 6}])
     assert two["valid BLEU"] == "8.94 (9.88 / 8.00)" and two["epochs"] == "7 / 6"
+
+
+def test_only_finished_runs_are_scored():
+    losses = lambda *values: [{"valid_loss": v, "valid_bleu": -v} for v in values]  # noqa: E731
+    seven = TrainingConfig(epochs=7, early_stopping_patience=2)
+    assert finished(losses(4, 3, 2, 2.5, 2.4, 2.3, 2.2), seven)  # every epoch
+    assert finished(losses(4, 3, 2, 2.5, 2.4), seven)  # stopped early: two epochs without a lower loss
+    assert not finished(losses(4, 3, 2, 2.5), seven)  # interrupted
+    assert not finished([], seven)
+    by_bleu = TrainingConfig(epochs=7, early_stopping_patience=2, select_by="bleu")
+    assert finished([{"valid_loss": 9, "valid_bleu": b} for b in (1.0, 5.0, 2.0, 3.0)], by_bleu)
+    assert not finished([{"valid_loss": 9, "valid_bleu": b} for b in (1.0, 5.0, 2.0)], by_bleu)
