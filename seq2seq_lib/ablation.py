@@ -25,13 +25,14 @@ from typing import Any
 
 import yaml
 
-from .config import PROJECT_ROOT, Config, DecodingConfig, TrainingConfig, load_config, profile_config_path
+from .config import PROJECT_ROOT, Config, DecodingConfig, load_config, profile_config_path
 from .errors import UserError
 from .evaluation import evaluate_models, format_markdown, load_summaries, recompute_bleu
 from .experiment import run_paths
 from .io_utils import read_json, write_text
 from .metrics import PARSING_BLEU_LABEL
 from .pipeline import train_models
+from .training import finished
 
 VALID_EXAMPLES = 1000
 STAGES = ("all", "train", "score")
@@ -105,15 +106,6 @@ def train_variants(spec: dict[str, Any], seeds: list[int | None], jobs: int = 1)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         for line in pool.map(_train, configs, [spec["model"]] * len(configs)):
             print(line, flush=True)
-
-
-def finished(history: list[dict[str, Any]], training: TrainingConfig) -> bool:
-    """True when a run's history ends where training does: all its epochs, or stopped early."""
-    if len(history) >= training.epochs:
-        return True
-    by_bleu = training.select_by == "bleu"
-    scores = [h["valid_bleu"] if by_bleu else -h["valid_loss"] for h in history]
-    return bool(scores) and len(scores) - 1 - scores.index(max(scores)) >= training.early_stopping_patience
 
 
 def score_variant(spec: dict[str, Any], name: str, seed: int | None = None, train: bool = True) -> dict[str, float]:

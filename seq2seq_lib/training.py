@@ -21,7 +21,7 @@ from .progress import tqdm
 
 from .batching import Batch, EncodedDataset, make_loader
 from .checkpoints import read_checkpoint, save_checkpoint
-from .config import Config
+from .config import Config, TrainingConfig
 from .errors import UserError
 from .evaluation import validation_scores
 from .experiment import TrainingData, resolve_device
@@ -116,6 +116,16 @@ def _same_experiment(saved: dict[str, Any], current: dict[str, Any]) -> bool:
         return {**{k: v for k, v in c.items() if k != "decoding"}, "training": training}
 
     return strip(Config.from_dict(saved).to_dict()) == strip(current)
+
+
+def finished(history: list[dict[str, Any]], training: TrainingConfig) -> bool:
+    """True when a run's history ends where `train_model` stops: all its epochs, or early stopping (the epochs
+    since the best selection score reached the patience)."""
+    if len(history) >= training.epochs:
+        return True
+    by_bleu = training.select_by == "bleu"
+    scores = [h["valid_bleu"] if by_bleu else -h["valid_loss"] for h in history]
+    return bool(scores) and len(scores) - 1 - scores.index(max(scores)) >= training.early_stopping_patience
 
 
 def save_history(model_dir: Path, history: list[dict[str, Any]]) -> None:

@@ -5,12 +5,13 @@ import shutil
 import pytest
 import yaml
 
-from seq2seq_lib.ablation import finished, format_row, run_ablation, variant_config
+from seq2seq_lib.ablation import format_row, run_ablation, variant_config
 from seq2seq_lib.checkpoints import read_checkpoint
 from seq2seq_lib.config import PROJECT_ROOT, TrainingConfig
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.evaluation import load_summaries
 from seq2seq_lib.experiment import run_paths
+from seq2seq_lib.training import finished
 
 VARIANTS = {"smoke test beam 3": {}, "smoke test greedy": {"decoding.method": "greedy"}}
 
