@@ -68,6 +68,7 @@ class TrainingConfig:
     teacher_forcing: float = 1.0  # 1.0 takes the models' fused fast path
     teacher_forcing_final: float | None = None  # set to decay linearly to this ratio over the epochs
     label_smoothing: float = 0.0
+    ema_decay: float = 0.0  # > 0: validate, select and keep an exponential moving average of the weights
     scheduler: str = "plateau"  # "plateau", "cosine" or "none"
     plateau_factor: float = 0.5
     plateau_patience: int = 1

@@ -1,9 +1,10 @@
 """The one training loop shared by the three models.
 
 Adam, cross-entropy over non-pad tokens (optional label smoothing), teacher forcing with a
-configurable ratio, gradient clipping, a learning-rate schedule, early stopping on validation
-loss or validation BLEU (`training.select_by`), the best checkpoint by that measure kept, and
-resumption from the last finished epoch.
+configurable ratio, gradient clipping, a learning-rate schedule, optionally an exponential moving
+average of the weights (`training.ema_decay`: then the average is what is validated and kept), early
+stopping on validation loss or validation BLEU (`training.select_by`), the best checkpoint by that
+measure kept, and resumption from the last finished epoch.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import csv
 import io
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
+from torch.optim.swa_utils import AveragedModel
+
 from .progress import tqdm
 
 from .batching import Batch, EncodedDataset, make_loader
@@ -94,6 +99,17 @@ def _make_scheduler(config: Config, optimizer: torch.optim.Optimizer) -> torch.o
     return None
 
 
+def ema_update(decay: float) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+    """AveragedModel's avg_fn for a moving average whose decay warms up: min(decay, (1 + n) / (10 + n)) after n
+    updates (TensorFlow's ExponentialMovingAverage with num_updates), so early weights fade fast."""
+
+    def update(averaged: Tensor, current: Tensor, num_averaged: Tensor) -> Tensor:
+        n = float(num_averaged)
+        return torch.lerp(averaged, current, 1.0 - min(decay, (1.0 + n) / (10.0 + n)))
+
+    return update
+
+
 def model_kwargs(config: Config, data: TrainingData) -> dict[str, Any]:
     """Constructor arguments of a model for this config and vocabulary sizes."""
     m = config.model
@@ -152,6 +168,8 @@ def train_model(
         raise UserError(f"model.embed_init must be one of {', '.join(EMBED_INITS)}, got {config.model.embed_init!r}")
     if config.training.select_by not in SELECT_BY:
         raise UserError(f"training.select_by must be one of {', '.join(SELECT_BY)}, got {config.training.select_by!r}")
+    if not 0.0 <= config.training.ema_decay < 1.0:
+        raise UserError(f"training.ema_decay must be in [0, 1) (0 turns the average off), got {config.training.ema_decay}")
     device = resolve_device(config.device)
     kwargs = model_kwargs(config, data)
     torch.manual_seed(config.seed)
@@ -159,6 +177,8 @@ def train_model(
     if config.model.embed_init == "scaled":
         model.scale_embedding_init()
     model = model.to(device)
+    averaged = AveragedModel(model, avg_fn=ema_update(config.training.ema_decay)) if config.training.ema_decay else None
+    evaluated = model if averaged is None else averaged.module  # what is validated, selected and decoded
     optimizer = torch.optim.Adam(model.parameters(), lr=config.training.lr)
     scheduler = _make_scheduler(config, optimizer)
     use_amp = config.training.amp and device.type == "cuda"
@@ -175,7 +195,10 @@ def train_model(
                 f"{last_path} was trained with another config or vocabulary; "
                 f"retrain with --force (or delete {model_dir})"
             )
-        model.load_state_dict(state["model_state"])
+        model.load_state_dict(state["model_state"] if averaged is None else state["trained_state"])
+        if averaged is not None:
+            averaged.module.load_state_dict(state["model_state"])
+            averaged.n_averaged.fill_(state["n_averaged"])
         optimizer.load_state_dict(state["optimizer_state"])
         if scheduler is not None and state.get("scheduler_state"):
             scheduler.load_state_dict(state["scheduler_state"])
@@ -192,7 +215,9 @@ def train_model(
         return {
             "model_name": model_name,
             "model_kwargs": kwargs,
-            "model_state": model.state_dict(),
+            "model_state": evaluated.state_dict(),
+            "trained_state": None if averaged is None else model.state_dict(),  # the weights Adam goes on from
+            "n_averaged": None if averaged is None else int(averaged.n_averaged),
             "preprocessor": data.preprocessor.to_dict(),
             "config": config.to_dict(),
             "history": history,
@@ -226,16 +251,18 @@ def train_model(
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.training.clip_norm)
             scaler.step(optimizer)
             scaler.update()
+            if averaged is not None:
+                averaged.update_parameters(model)
             loss_sum += loss.item() * tokens
             token_sum += tokens
             bar.set_postfix(loss=f"{loss_sum / max(token_sum, 1):.3f}")
         bar.close()
         seconds = time.perf_counter() - started
         train_seconds += seconds
-        metrics = validate(model, data.valid, config.training.batch_size, device)
+        metrics = validate(evaluated, data.valid, config.training.batch_size, device)
         if config.training.select_by == "bleu":
             bleu_records = data.valid_records[: config.training.bleu_pairs]
-            metrics["valid_bleu"] = validation_scores(model, data.preprocessor, bleu_records, config.decoding, device)["bleu"]
+            metrics["valid_bleu"] = validation_scores(evaluated, data.preprocessor, bleu_records, config.decoding, device)["bleu"]
         lr = optimizer.param_groups[0]["lr"]
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(metrics["valid_loss"])

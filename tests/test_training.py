@@ -5,6 +5,8 @@ import math
 import pytest
 import torch
 
+from torch.optim.swa_utils import AveragedModel
+
 from seq2seq_lib import training
 from seq2seq_lib.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import load_config, profile_config_path
@@ -64,8 +66,9 @@ def test_training_writes_checkpoint_history_and_is_deterministic(tmp_path, tiny_
     assert len(loaded.preprocessor.tgt_vocab) == loaded.model.tgt_vocab_size
 
 
-def test_resume_after_interrupted_epoch_matches_uninterrupted_run(tmp_path, tiny_data, monkeypatch):
-    config = tiny_config(tmp_path)
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_after_interrupted_epoch_matches_uninterrupted_run(tmp_path, tiny_data, monkeypatch, ema_decay):
+    config = tiny_config(tmp_path, ema_decay=ema_decay)
     straight = train_model("attention", config, tiny_data, tmp_path / "straight", progress=False)
 
     real_loader = training.make_loader
@@ -92,6 +95,37 @@ def test_resume_after_interrupted_epoch_matches_uninterrupted_run(tmp_path, tiny
     assert resumed.resumed_from_epoch == 1
     assert [h["train_loss"] for h in resumed.history] == pytest.approx([h["train_loss"] for h in straight.history], abs=1e-6)
     assert resumed.best_valid_loss == pytest.approx(straight.best_valid_loss, abs=1e-6)
+    assert [h["valid_loss"] for h in resumed.history] == pytest.approx([h["valid_loss"] for h in straight.history], abs=1e-6)
+
+
+def test_moving_average_warms_up_then_decays_as_configured():
+    layer = torch.nn.Linear(1, 1, bias=False)
+    averaged = AveragedModel(layer, avg_fn=training.ema_update(0.5))
+    for value in (1.0, 2.0, 4.0):
+        layer.weight.data.fill_(value)
+        averaged.update_parameters(layer)
+    # first update copies (1); then decay min(0.5, 2/11): 1 + 1 * 9/11 = 20/11; then min(0.5, 3/12): + (4 - 20/11) * 3/4
+    assert averaged.module.weight.item() == pytest.approx(38 / 11)
+    averaged.n_averaged.fill_(1000)  # warm-up over: the configured decay
+    layer.weight.data.fill_(0.0)
+    averaged.update_parameters(layer)
+    assert averaged.module.weight.item() == pytest.approx(19 / 11)
+
+
+def test_moving_average_is_what_training_validates_and_keeps(tmp_path, tiny_data):
+    config = tiny_config(tmp_path, ema_decay=0.9)
+    result = train_model("attention", config, tiny_data, tmp_path / "m", progress=False)
+    plain = train_model("attention", tiny_config(tmp_path), tiny_data, tmp_path / "plain", progress=False)
+    assert [h["train_loss"] for h in result.history] == [h["train_loss"] for h in plain.history]  # same steps
+    last = read_checkpoint(tmp_path / "m" / "last.pt")
+    assert last["n_averaged"] > 0
+    assert any(not torch.equal(last["model_state"][k], last["trained_state"][k]) for k in last["model_state"])
+    loaded = load_model(result.best_checkpoint)
+    again = training.validate(loaded.model, tiny_data.valid, config.training.batch_size, torch.device("cpu"))
+    assert again["valid_loss"] == pytest.approx(result.history[result.best_epoch - 1]["valid_loss"], abs=1e-6)
+    assert again["valid_loss"] != pytest.approx(plain.history[result.best_epoch - 1]["valid_loss"], abs=1e-6)
+    with pytest.raises(UserError, match="ema_decay"):
+        train_model("rnn", tiny_config(tmp_path, ema_decay=1.0), tiny_data, tmp_path / "x", progress=False)
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path, tiny_data):
