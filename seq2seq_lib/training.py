@@ -186,7 +186,7 @@ def train_model(
 
     last_path, best_path = model_dir / "last.pt", model_dir / "checkpoint.pt"
     history: list[dict[str, Any]] = []
-    start_epoch, best_loss, bad_epochs, train_seconds = 0, math.inf, 0, 0.0
+    start_epoch, best_loss, train_seconds = 0, math.inf, 0.0
     best_score, best_epoch = -math.inf, 0  # the selection measure: higher is better
     if last_path.is_file() and not force:
         state = read_checkpoint(last_path)
@@ -203,7 +203,7 @@ def train_model(
         if scheduler is not None and state.get("scheduler_state"):
             scheduler.load_state_dict(state["scheduler_state"])
         history, start_epoch = state["history"], state["epoch"]
-        best_loss, bad_epochs, train_seconds = state["best_valid_loss"], state["bad_epochs"], state["train_seconds"]
+        best_loss, train_seconds = state["best_valid_loss"], state["train_seconds"]
         # checkpoints written before selection by BLEU existed were selected by validation loss
         losses = [h["valid_loss"] for h in history]
         best_score = state.get("best_score", -best_loss)
@@ -225,15 +225,13 @@ def train_model(
             "best_valid_loss": best_loss,
             "best_score": best_score,
             "best_epoch": best_epoch,
-            "bad_epochs": bad_epochs,
             "train_seconds": train_seconds,
             "optimizer_state": optimizer.state_dict(),
             "scheduler_state": scheduler.state_dict() if scheduler is not None else None,
         }
 
-    stopped_early = bool(history) and bad_epochs >= config.training.early_stopping_patience
     for epoch in range(start_epoch, config.training.epochs):
-        if stopped_early:
+        if finished(history, config.training):  # stopped early (here or before a resume)
             break
         torch.manual_seed(config.seed * 1000 + epoch)  # per-epoch seed: a resumed run repeats exactly
         model.train()
@@ -273,7 +271,6 @@ def train_model(
         if improved:
             best_score, best_epoch = score, epoch + 1
         best_loss = min(best_loss, metrics["valid_loss"])
-        bad_epochs = 0 if improved else bad_epochs + 1
         history.append(
             {
                 "epoch": epoch + 1,
@@ -297,5 +294,4 @@ def train_model(
             save_checkpoint(best_path, state)
         save_checkpoint(last_path, state)
         save_history(model_dir, history)
-        stopped_early = bad_epochs >= config.training.early_stopping_patience
     return TrainResult(model_name, best_path, history, best_loss, train_seconds, resumed_from, best_epoch)

@@ -128,6 +128,22 @@ def test_moving_average_is_what_training_validates_and_keeps(tmp_path, tiny_data
         train_model("rnn", tiny_config(tmp_path, ema_decay=1.0), tiny_data, tmp_path / "x", progress=False)
 
 
+def test_early_stopping_stops_after_patience_epochs_without_improvement_and_stays_stopped(tmp_path, tiny_data, monkeypatch):
+    losses = iter([3.0, 2.0, 2.5, 2.6, 1.0, 0.5])  # validation losses, epoch by epoch
+
+    def scripted_validate(model, dataset, batch_size, device):
+        """Validation that reports the next scripted loss."""
+        return {"valid_loss": next(losses), "valid_ppl": 1.0, "valid_token_acc": 0.0}
+
+    monkeypatch.setattr(training, "validate", scripted_validate)
+    config = tiny_config(tmp_path, epochs=6, early_stopping_patience=2)
+    result = train_model("rnn", config, tiny_data, tmp_path / "m", progress=False)
+    assert [h["valid_loss"] for h in result.history] == [3.0, 2.0, 2.5, 2.6]  # two epochs after the best: stop
+    assert result.best_epoch == 2 and read_checkpoint(result.best_checkpoint)["epoch"] == 2
+    again = train_model("rnn", config, tiny_data, tmp_path / "m", progress=False)
+    assert again.resumed_from_epoch == 4 and len(again.history) == 4  # a stopped run is not trained further
+
+
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path, tiny_data):
     train_model("rnn", tiny_config(tmp_path, epochs=1), tiny_data, tmp_path / "m", progress=False)
     with pytest.raises(UserError, match="--force"):
