@@ -134,14 +134,20 @@ def _same_experiment(saved: dict[str, Any], current: dict[str, Any]) -> bool:
     return strip(Config.from_dict(saved).to_dict()) == strip(current)
 
 
+def best_epoch(history: list[dict[str, Any]], training: TrainingConfig) -> int:
+    """The epoch (from 1) that selection keeps: the first with the highest validation BLEU or lowest validation
+    loss (`training.select_by`); 0 before any epoch."""
+    by_bleu = training.select_by == "bleu"
+    scores = [h["valid_bleu"] if by_bleu else -h["valid_loss"] for h in history]  # higher is better
+    return 1 + scores.index(max(scores)) if scores else 0
+
+
 def finished(history: list[dict[str, Any]], training: TrainingConfig) -> bool:
     """True when a run's history ends where `train_model` stops: all its epochs, or early stopping (the epochs
     since the best selection score reached the patience)."""
     if len(history) >= training.epochs:
         return True
-    by_bleu = training.select_by == "bleu"
-    scores = [h["valid_bleu"] if by_bleu else -h["valid_loss"] for h in history]
-    return bool(scores) and len(scores) - 1 - scores.index(max(scores)) >= training.early_stopping_patience
+    return bool(history) and len(history) - best_epoch(history, training) >= training.early_stopping_patience
 
 
 def save_history(model_dir: Path, history: list[dict[str, Any]]) -> None:
@@ -186,8 +192,7 @@ def train_model(
 
     last_path, best_path = model_dir / "last.pt", model_dir / "checkpoint.pt"
     history: list[dict[str, Any]] = []
-    start_epoch, best_loss, train_seconds = 0, math.inf, 0.0
-    best_score, best_epoch = -math.inf, 0  # the selection measure: higher is better
+    start_epoch, train_seconds = 0, 0.0
     if last_path.is_file() and not force:
         state = read_checkpoint(last_path)
         if state["model_kwargs"] != kwargs or not _same_experiment(state["config"], config.to_dict()):
@@ -202,12 +207,7 @@ def train_model(
         optimizer.load_state_dict(state["optimizer_state"])
         if scheduler is not None and state.get("scheduler_state"):
             scheduler.load_state_dict(state["scheduler_state"])
-        history, start_epoch = state["history"], state["epoch"]
-        best_loss, train_seconds = state["best_valid_loss"], state["train_seconds"]
-        # checkpoints written before selection by BLEU existed were selected by validation loss
-        losses = [h["valid_loss"] for h in history]
-        best_score = state.get("best_score", -best_loss)
-        best_epoch = state.get("best_epoch", 1 + losses.index(min(losses)) if losses else 0)
+        history, start_epoch, train_seconds = state["history"], state["epoch"], state["train_seconds"]
     resumed_from = start_epoch
 
     def payload(epoch: int) -> dict[str, Any]:
@@ -222,9 +222,8 @@ def train_model(
             "config": config.to_dict(),
             "history": history,
             "epoch": epoch,
-            "best_valid_loss": best_loss,
-            "best_score": best_score,
-            "best_epoch": best_epoch,
+            "best_valid_loss": _best_loss(history),
+            "best_epoch": best_epoch(history, config.training),
             "train_seconds": train_seconds,
             "optimizer_state": optimizer.state_dict(),
             "scheduler_state": scheduler.state_dict() if scheduler is not None else None,
@@ -266,11 +265,6 @@ def train_model(
             scheduler.step(metrics["valid_loss"])
         elif scheduler is not None:
             scheduler.step()
-        score = metrics["valid_bleu"] if config.training.select_by == "bleu" else -metrics["valid_loss"]
-        improved = score > best_score
-        if improved:
-            best_score, best_epoch = score, epoch + 1
-        best_loss = min(best_loss, metrics["valid_loss"])
         history.append(
             {
                 "epoch": epoch + 1,
@@ -290,8 +284,14 @@ def train_model(
                 f"{history[-1]['tokens_per_second']:.0f} tok/s, {seconds:.0f}s"
             )
         state = payload(epoch + 1)
-        if improved:
+        if best_epoch(history, config.training) == epoch + 1:  # a new best by the selection measure
             save_checkpoint(best_path, state)
         save_checkpoint(last_path, state)
         save_history(model_dir, history)
-    return TrainResult(model_name, best_path, history, best_loss, train_seconds, resumed_from, best_epoch)
+    kept = best_epoch(history, config.training)
+    return TrainResult(model_name, best_path, history, _best_loss(history), train_seconds, resumed_from, kept)
+
+
+def _best_loss(history: list[dict[str, Any]]) -> float:
+    """The lowest validation loss of a history (inf before any epoch)."""
+    return min((h["valid_loss"] for h in history), default=math.inf)
