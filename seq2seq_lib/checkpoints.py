@@ -58,7 +58,7 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedMo
     """Load a checkpoint (training or shipped) into an eval-mode model on `device`."""
     payload = read_checkpoint(path)
     model = build_model(payload["model_name"], **payload["model_kwargs"])
-    model.load_state_dict({k: v.float() for k, v in payload["model_state"].items()})
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["model_state"].items()})
     model.to(device).eval()
     preprocessor = Preprocessor.from_dict(payload["preprocessor"])
     return LoadedModel(

@@ -55,6 +55,7 @@ class ModelConfig:
     dropout: float = 0.1
     tie_embeddings: bool = False
     embed_init: str = "normal"  # "normal": N(0, 1), PyTorch's default; "scaled": N(0, 1/emb_dim), as in fairseq
+    copy_forms: int = 0  # > 0: the attention model copies docstring words, up to this many spellings each (models/copy.py)
 
 
 @dataclass

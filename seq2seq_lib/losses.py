@@ -4,7 +4,8 @@ At vocabularies of several thousand the output projection and the softmax are mo
 step (see `python -m seq2seq_lib bench`). `linear_cross_entropy` computes
 `F.cross_entropy(F.linear(features, weight, bias), targets, label_smoothing=eps)` chunk by chunk:
 the (N, V) logits never exist at once, each chunk's softmax turns into its gradient in place while
-it is in cache, and the gradients are accumulated in the forward pass.
+it is in cache, and the gradients are accumulated in the forward pass. An optional sparse bias (the copy
+bonus of `models/copy.py`: a few additions per row) is added to each chunk's logits before the softmax.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .models.copy import SparseLogitBias
 from .vocab import PAD_ID
 
 CHUNK_ROWS = 128
@@ -34,16 +36,29 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
-    def forward(ctx: Any, features: Tensor, weight: Tensor, bias: Tensor, targets: Tensor, smoothing: float) -> Tensor:
-        """features (N, D), weight (V, D), bias (V,), targets (N,) -> mean loss ()."""
+    def forward(
+        ctx: Any,
+        features: Tensor,
+        weight: Tensor,
+        bias: Tensor,
+        targets: Tensor,
+        smoothing: float,
+        extra_index: Tensor | None,
+        extra_value: Tensor | None,
+    ) -> Tensor:
+        """features (N, D), weight (V, D), bias (V,), targets (N,), optional sparse extras (N, M) -> mean loss ()."""
         count, vocab = max(features.size(0), 1), weight.size(0)
         grad_features = torch.empty_like(features)
         grad_weight, grad_bias = torch.zeros_like(weight), torch.zeros_like(bias)
+        grad_extra = None if extra_value is None else torch.empty_like(extra_value)
         total = features.new_zeros(())
         for start in range(0, features.size(0), CHUNK_ROWS):
-            x, y = features[start : start + CHUNK_ROWS], targets[start : start + CHUNK_ROWS]  # (C, D), (C,)
+            chunk = slice(start, start + CHUNK_ROWS)
+            x, y = features[chunk], targets[chunk]  # (C, D), (C,)
             rows = torch.arange(y.size(0), device=y.device)
             logits = torch.addmm(bias, x, weight.t())  # (C, V)
+            if extra_index is not None:
+                logits.scatter_add_(1, extra_index[chunk], extra_value[chunk])  # (C, V) plus (C, M) extras
             log_z = logits.logsumexp(dim=1, keepdim=True)  # (C, 1)
             gold = logits[rows, y]  # (C,)
             total += (log_z.squeeze(1) - (1 - smoothing) * gold - smoothing * logits.mean(dim=1)).sum()
@@ -52,24 +67,35 @@ class _LinearCrossEntropy(torch.autograd.Function):
             if smoothing:
                 grad -= smoothing / vocab
             grad.div_(count)
-            torch.mm(grad, weight, out=grad_features[start : start + CHUNK_ROWS])
+            torch.mm(grad, weight, out=grad_features[chunk])
             grad_weight.addmm_(grad.t(), x)
             grad_bias += grad.sum(dim=0)
-        ctx.save_for_backward(grad_features, grad_weight, grad_bias)
+            if grad_extra is not None:
+                torch.gather(grad, 1, extra_index[chunk], out=grad_extra[chunk])  # (C, M)
+        ctx.save_for_backward(grad_features, grad_weight, grad_bias, grad_extra)
         return total / count
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cuda")
-    def backward(ctx: Any, grad_loss: Tensor) -> tuple[Tensor, Tensor, Tensor, None, None]:
+    def backward(ctx: Any, grad_loss: Tensor) -> tuple[Tensor | None, ...]:
         """Scale the gradients computed in forward by the incoming gradient."""
-        grad_features, grad_weight, grad_bias = ctx.saved_tensors
-        return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None
+        grad_features, grad_weight, grad_bias, grad_extra = ctx.saved_tensors
+        extra = None if grad_extra is None else grad_extra * grad_loss
+        return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None, None, extra
 
 
 def linear_cross_entropy(
-    features: Tensor, projection: torch.nn.Linear, targets: Tensor, label_smoothing: float = 0.0
+    features: Tensor,
+    projection: torch.nn.Linear,
+    targets: Tensor,
+    label_smoothing: float = 0.0,
+    extra: SparseLogitBias | None = None,
 ) -> tuple[Tensor, int]:
-    """sequence_loss of projection(features) without the full logits: features (B, T, D), targets (B, T)."""
+    """sequence_loss of projection(features) (+ extra, a sparse bias (B, T, M)) without the full logits:
+    features (B, T, D), targets (B, T)."""
     keep = targets != PAD_ID  # (B, T): padding costs nothing
-    loss = _LinearCrossEntropy.apply(features[keep], projection.weight, projection.bias, targets[keep], label_smoothing)
+    index, value = (None, None) if extra is None else (extra.index[keep], extra.value[keep])  # (N, M) each
+    loss = _LinearCrossEntropy.apply(
+        features[keep], projection.weight, projection.bias, targets[keep], label_smoothing, index, value
+    )
     return loss, int(keep.sum())

@@ -33,7 +33,8 @@ from .experiment import TrainingData, resolve_device
 from .io_utils import write_json, write_text
 from .losses import linear_cross_entropy, sequence_loss
 from .metrics import teacher_forced_accuracy
-from .models import build_model
+from .models import build_model, can_copy
+from .models.copy import copy_table
 from .models.base import Seq2Seq
 from .vocab import PAD_ID
 
@@ -57,8 +58,8 @@ class TrainResult:
 def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float, label_smoothing: float) -> tuple[torch.Tensor, int]:
     """Training loss of one batch: fused and chunked on the teacher-forced fast path, plain otherwise."""
     if teacher_forcing >= 1.0:
-        features, _ = model.forward_features(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, D)
-        return linear_cross_entropy(features, model.output.proj, batch.tgt_out, label_smoothing)
+        features, bonus = model.forward_features(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, D)
+        return linear_cross_entropy(features, model.output.proj, batch.tgt_out, label_smoothing, bonus)
     logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=teacher_forcing)  # (B, T, V)
     return sequence_loss(logits.float(), batch.tgt_out, label_smoothing)
 
@@ -110,9 +111,10 @@ def ema_update(decay: float) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
     return update
 
 
-def model_kwargs(config: Config, data: TrainingData) -> dict[str, Any]:
-    """Constructor arguments of a model for this config and vocabulary sizes."""
+def model_kwargs(config: Config, data: TrainingData, model_name: str) -> dict[str, Any]:
+    """Constructor arguments of a model for this config and vocabulary sizes (copying applies to attention only)."""
     m = config.model
+    copying = {"copy_forms": m.copy_forms} if m.copy_forms and can_copy(model_name) else {}
     return dict(
         src_vocab_size=len(data.preprocessor.src_vocab),
         tgt_vocab_size=len(data.preprocessor.tgt_vocab),
@@ -121,6 +123,7 @@ def model_kwargs(config: Config, data: TrainingData) -> dict[str, Any]:
         num_layers=m.num_layers,
         dropout=m.dropout,
         tie_embeddings=m.tie_embeddings,
+        **copying,
     )
 
 
@@ -177,9 +180,13 @@ def train_model(
     if not 0.0 <= config.training.ema_decay < 1.0:
         raise UserError(f"training.ema_decay must be in [0, 1) (0 turns the average off), got {config.training.ema_decay}")
     device = resolve_device(config.device)
-    kwargs = model_kwargs(config, data)
+    if config.model.copy_forms < 0:
+        raise UserError(f"model.copy_forms must be 0 (no copying) or more, got {config.model.copy_forms}")
+    kwargs = model_kwargs(config, data, model_name)
     torch.manual_seed(config.seed)
     model = build_model(model_name, **kwargs)
+    if model.copy_bonus is not None:
+        model.copy_bonus.set_table(copy_table(data.preprocessor.src_vocab, data.preprocessor.tgt_vocab, config.model.copy_forms))
     if config.model.embed_init == "scaled":
         model.scale_embedding_init()
     model = model.to(device)

@@ -21,6 +21,7 @@ __all__ = [
     "RNNSeq2Seq",
     "Seq2Seq",
     "build_model",
+    "can_copy",
     "count_parameters",
 ]
 
@@ -34,8 +35,19 @@ def build_model(
     num_layers: int = 1,
     dropout: float = 0.0,
     tie_embeddings: bool = False,
+    copy_forms: int = 0,
 ) -> Seq2Seq:
-    """Build the model called `name` (one of MODEL_NAMES)."""
+    """Build the model called `name` (one of MODEL_NAMES); copy_forms > 0 (attention only) makes it copy."""
     if name not in _MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
-    return _MODELS[name](src_vocab_size, tgt_vocab_size, emb_dim, hidden_dim, num_layers, dropout, tie_embeddings)
+    args = (src_vocab_size, tgt_vocab_size, emb_dim, hidden_dim, num_layers, dropout, tie_embeddings)
+    if not copy_forms:
+        return _MODELS[name](*args)
+    if not can_copy(name):
+        raise UserError(f"model {name!r} cannot copy (it has no attention); set model.copy_forms to 0")
+    return _MODELS[name](*args, copy_forms=copy_forms)
+
+
+def can_copy(name: str) -> bool:
+    """Whether the model called `name` attends, and so can copy docstring words (model.copy_forms)."""
+    return _MODELS[name].has_attention

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .copy import CopyBonus
 from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, OutputLayer, run_packed, src_padding_mask
 
 
@@ -35,7 +36,8 @@ class AttentionSeq2Seq(Seq2Seq):
 
     Step t: context c_t from the previous decoder state s_{t-1}; s_t = LSTM([emb(y_{t-1}); c_t], s_{t-1});
     logits from [s_t; c_t; emb(y_{t-1})]. The decoder initial state is h_0 = tanh(B_h [h_fwd; h_bwd]),
-    c_0 = B_c [c_fwd; c_bwd] from the top encoder layer's final states.
+    c_0 = B_c [c_fwd; c_bwd] from the top encoder layer's final states. With copy_forms > 0 the logits of
+    the (up to copy_forms) pieces that spell each attended docstring word get a gated bonus (models/copy.py).
     """
 
     has_attention = True
@@ -49,6 +51,7 @@ class AttentionSeq2Seq(Seq2Seq):
         num_layers: int = 1,
         dropout: float = 0.0,
         tie_embeddings: bool = False,
+        copy_forms: int = 0,
     ) -> None:
         super().__init__(src_vocab_size, tgt_vocab_size, emb_dim, dropout)
         memory_dim = 2 * hidden_dim
@@ -61,6 +64,8 @@ class AttentionSeq2Seq(Seq2Seq):
         self.attention = AdditiveAttention(memory_dim, hidden_dim, hidden_dim)
         self.decoder = nn.LSTMCell(emb_dim + memory_dim, hidden_dim)
         self.output = OutputLayer(hidden_dim + memory_dim + emb_dim, self.tgt_embed, tie_embeddings)
+        if copy_forms:
+            self.copy_bonus = CopyBonus(src_vocab_size, copy_forms, self.output.proj.in_features)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
         """Memory (B, S, 2H), its attention keys (B, S, H) and the bridged initial decoder state (1, B, H)."""
@@ -73,7 +78,8 @@ class AttentionSeq2Seq(Seq2Seq):
             torch.tanh(self.bridge_h(h_final)).unsqueeze(0), self.bridge_c(c_final).unsqueeze(0)
         )  # (1, B, H) each
         mask = src_padding_mask(src_lengths, src.size(1), src.device)  # (B, S)
-        return EncoderOutput(state, mask, memory, self.attention.project_keys(memory))
+        spellings = None if self.copy_bonus is None else self.copy_bonus.spellings(src)  # (B, S, K)
+        return EncoderOutput(state, mask, memory, self.attention.project_keys(memory), spellings)
 
     def _step(
         self, embedded: Tensor, h: Tensor, c: Tensor, enc: EncoderOutput
@@ -93,7 +99,8 @@ class AttentionSeq2Seq(Seq2Seq):
         """One step from prev_tokens (B,): logits (B, V), new state (1, B, H), attention (B, S)."""
         embedded = self.dropout(self.tgt_embed(prev_tokens))  # (B, E)
         h, c, context, weights = self._step(embedded, state.hidden[0], state.cell[0], enc)
-        logits = self.output(self._readout(h, context, embedded))  # (B, V)
+        features = self.output.features(self._readout(h, context, embedded))  # (B, D)
+        logits = self.logits(features, weights, enc)  # (B, V)
         return logits, DecoderState(h.unsqueeze(0), c.unsqueeze(0)), weights
 
     def teacher_forced_features(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:

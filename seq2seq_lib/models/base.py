@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..vocab import PAD_ID
+from .copy import CopyBonus, SparseLogitBias
 
 
 RecurrentState = Tensor | tuple[Tensor, Tensor]  # the `hx` of nn.RNN, or (h, c) of nn.LSTM
@@ -46,12 +47,12 @@ class EncoderOutput:
     src_mask: Tensor  # (B, S) bool, True on real tokens
     memory: Tensor | None = None  # (B, S, Hm) encoder outputs to attend over (attention only)
     keys: Tensor | None = None  # (B, S, A) memory projected once per sentence by the attention
+    spellings: Tensor | None = None  # (B, S, K) target pieces that spell each source word (copying models only)
 
     def index_select(self, idx: Tensor) -> EncoderOutput:
         """Select (repeat or reorder) batch entries; used by beam search."""
-        memory = None if self.memory is None else self.memory.index_select(0, idx)
-        keys = None if self.keys is None else self.keys.index_select(0, idx)
-        return EncoderOutput(self.state.index_select(idx), self.src_mask.index_select(0, idx), memory, keys)
+        memory, keys, spellings = (None if t is None else t.index_select(0, idx) for t in (self.memory, self.keys, self.spellings))
+        return EncoderOutput(self.state.index_select(idx), self.src_mask.index_select(0, idx), memory, keys, spellings)
 
 
 class ForwardOutput(NamedTuple):
@@ -72,6 +73,7 @@ class Seq2Seq(nn.Module, ABC):
         self.src_embed = nn.Embedding(src_vocab_size, emb_dim, padding_idx=PAD_ID)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, emb_dim, padding_idx=PAD_ID)
         self.dropout = nn.Dropout(dropout)
+        self.copy_bonus: CopyBonus | None = None  # set by models that copy source words (models/copy.py)
 
     def scale_embedding_init(self) -> None:
         """Re-draw both embeddings from N(0, 1/E): a tied output layer then starts near uniform logits."""
@@ -94,14 +96,30 @@ class Seq2Seq(nn.Module, ABC):
     def teacher_forced_features(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
         """Fast path: the whole gold prefix tgt_in (B, T) at once, up to the final projection: (B, T, D)."""
 
+    def logit_bias(self, features: Tensor, attn: Tensor | None, enc: EncoderOutput) -> SparseLogitBias | None:
+        """The copy bonus for features (B, [T,] D) and attention (B, [T,] S), or None for a model that does not copy."""
+        if self.copy_bonus is None:
+            return None
+        return self.copy_bonus(features, attn, enc.spellings)
+
+    def logits(self, features: Tensor, attn: Tensor | None, enc: EncoderOutput) -> Tensor:
+        """The output projection of features (B, [T,] D), plus the copy bonus where the model copies: (B, [T,] V)."""
+        logits = self.output.proj(features)
+        bias = self.logit_bias(features, attn, enc)
+        return logits if bias is None else bias.add_to(logits)
+
     def decode_teacher_forced(self, enc: EncoderOutput, tgt_in: Tensor) -> ForwardOutput:
         """Fast path: logits (B, T, V) for the whole gold prefix, with one output projection for all steps."""
         features, attn = self.teacher_forced_features(enc, tgt_in)
-        return ForwardOutput(self.output.proj(features), attn)
+        return ForwardOutput(self.logits(features, attn, enc), attn)
 
-    def forward_features(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> ForwardOutput:
-        """Teacher-forced features (B, T, D) before the final projection (for the fused training loss)."""
-        return self.teacher_forced_features(self.encode(src, src_lengths), tgt_in)
+    def forward_features(
+        self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor
+    ) -> tuple[Tensor, SparseLogitBias | None]:
+        """Teacher-forced features (B, T, D) before the final projection and the copy bonus (for the fused loss)."""
+        enc = self.encode(src, src_lengths)
+        features, attn = self.teacher_forced_features(enc, tgt_in)
+        return features, self.logit_bias(features, attn, enc)
 
     def forward(
         self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, teacher_forcing: float = 1.0
