@@ -27,7 +27,7 @@ import yaml
 
 from .config import PROJECT_ROOT, Config, DecodingConfig, load_config, profile_config_path
 from .errors import UserError
-from .evaluation import evaluate_models, format_markdown, load_summaries, recompute_bleu
+from .evaluation import evaluate_models, format_markdown, load_summaries, recompute_bleu, recompute_name_recall
 from .experiment import run_paths
 from .io_utils import read_json, write_text
 from .metrics import PARSING_BLEU_LABEL
@@ -129,11 +129,13 @@ def score_variant(spec: dict[str, Any], name: str, seed: int | None = None, trai
         if not (out_dir / f"summary_{split}.json").is_file():
             evaluate_models(config, [model], split=split, max_examples=limit, out_dir=out_dir, baselines=False)
         scores[split] = load_summaries(out_dir, split)[0]["metrics"]
+    test_results = results_dir / "test" / model / "evaluation_results.json"
     return {
         "valid BLEU": scores["valid"]["bleu"],
         "test BLEU": scores["test"]["bleu"],
-        f"test {PARSING_BLEU_LABEL}": recompute_bleu(results_dir / "test" / model / "evaluation_results.json", parsing_only=True),
+        f"test {PARSING_BLEU_LABEL}": recompute_bleu(test_results, parsing_only=True),
         "test parses %": 100 * scores["test"]["syntax_valid"],
+        "test name recall %": 100 * recompute_name_recall(test_results),
         "test length ratio": scores["test"]["length_ratio"],
         "train min": sum(epoch["seconds"] for epoch in history) / 60,
         "epochs": len(history),
@@ -145,7 +147,7 @@ def format_row(name: str, scores: list[dict[str, float]]) -> dict[str, str]:
     row = {"change": name}
     for key in scores[0]:
         values = [s[key] for s in scores]
-        digits = 0 if key == "epochs" else 1 if key in ("test parses %", "train min") else 2
+        digits = 0 if key == "epochs" else 1 if key in ("test parses %", "test name recall %", "train min") else 2
         each = " / ".join(f"{v:.{digits}f}" for v in values)
         if key == "epochs" or len(values) == 1:
             row[key] = each

@@ -240,6 +240,12 @@ def load_summaries(results_dir: Path, split: str = "test") -> list[dict[str, Any
     return read_json(results_dir / f"summary_{split}.json")
 
 
+def recompute_name_recall(results_path: Path) -> float:
+    """`metrics.name_recall` of the examples stored in a results file."""
+    examples = read_json(results_path)["examples"]
+    return metrics.name_recall([e["generated"] for e in examples], [e["reference"] for e in examples])
+
+
 def recompute_bleu(results_path: Path, parsing_only: bool = False) -> float:
     """Corpus BLEU recomputed from the examples stored in a results file; `parsing_only` scores unparsed outputs as empty."""
     examples = read_json(results_path)["examples"]

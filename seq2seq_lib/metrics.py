@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import io
+import keyword
 import logging
 import math
 import re
@@ -36,6 +37,7 @@ MAX_ORDER = 4
 
 # How tables name "bleu_parsing_only": corpus BLEU with every output that does not parse scored as empty.
 PARSING_BLEU_LABEL = "BLEU of parsing outputs"
+_PLAIN_NAMES = frozenset({"self", "cls"})  # names every method has: not counted by `name_recall`
 
 # One row per example: BLEU sufficient statistics (n-gram matches and totals for n = 1..4, generated
 # and reference length in tokens), then positional token matches, exact match, parses, and
@@ -329,6 +331,23 @@ def parsing_only(outputs: Sequence[str], parsed: Sequence[bool] | None = None) -
 def syntax_validity(outputs: Sequence[str]) -> float:
     """Share of generated functions that parse with `ast.parse` (0 for no outputs)."""
     return sum(map(parses, outputs)) / len(outputs) if outputs else 0.0
+
+
+def code_names(code: str) -> set[str]:
+    """The distinct identifiers `code` uses (names, attributes, the function's own name); keywords, `self` and
+    `cls` left out."""
+    return {tok for tok in code_tokens(code) if tok.isidentifier() and not keyword.iskeyword(tok)} - _PLAIN_NAMES
+
+
+def name_recall(hypotheses: Sequence[str], references: Sequence[str]) -> float:
+    """Share of the references' names (`code_names`, counted once per function) that the matching hypothesis
+    uses too, pooled over all pairs: how many of the names a function needs the model wrote (0 without names)."""
+    wanted = found = 0
+    for hypothesis, reference in zip(hypotheses, references):
+        names = code_names(reference)
+        wanted += len(names)
+        found += len(names & code_names(hypothesis))
+    return found / wanted if wanted else 0.0
 
 
 def distinct_share(outputs: Sequence[str]) -> float:

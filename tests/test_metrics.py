@@ -332,3 +332,17 @@ def test_length_ratio_is_generated_over_reference_tokens():
     ref = len(M.code_tokens("def f():\n    return 1\n")) + len(M.code_tokens("x = 1\n"))
     assert result["metrics"]["length_ratio"] == pytest.approx(hyp / ref)
 
+
+
+def test_code_names_are_the_identifiers_without_keywords_self_or_cls():
+    code = "def get_user(self, name=None):\n    return self.users.get(name) or cls.default"
+    assert M.code_names(code) == {"get_user", "name", "users", "get", "default"}
+
+
+def test_name_recall_pools_the_reference_names_each_output_also_uses():
+    references = ["def get_user(self, name):\n    return self.users[name]", "def size(items):\n    return len(items)"]
+    hypotheses = ["def get_user(self, key):\n    return self.users[key]", "def count(x):\n    pass"]
+    # reference names {get_user, name, users} and {size, items, len}: the first output uses 2, the second 0
+    assert M.name_recall(hypotheses, references) == pytest.approx(2 / 6)
+    assert M.name_recall(references, references) == 1.0
+    assert M.name_recall(["x = 1"], ["pass"]) == 0.0  # nothing to find
