@@ -240,17 +240,22 @@ def load_summaries(results_dir: Path, split: str = "test") -> list[dict[str, Any
     return read_json(results_dir / f"summary_{split}.json")
 
 
+def _stored_outputs(results_path: Path) -> tuple[list[str], list[str], list[bool]]:
+    """The generated functions, their references and whether each output parses, from a results file."""
+    examples = read_json(results_path)["examples"]
+    return [e["generated"] for e in examples], [e["reference"] for e in examples], [e["parses"] for e in examples]
+
+
 def recompute_name_recall(results_path: Path) -> float:
     """`metrics.name_recall` of the examples stored in a results file."""
-    examples = read_json(results_path)["examples"]
-    return metrics.name_recall([e["generated"] for e in examples], [e["reference"] for e in examples])
+    hypotheses, references, _ = _stored_outputs(results_path)
+    return metrics.name_recall(hypotheses, references)
 
 
 def recompute_bleu(results_path: Path, parsing_only: bool = False) -> float:
     """Corpus BLEU recomputed from the examples stored in a results file; `parsing_only` scores unparsed outputs as empty."""
-    examples = read_json(results_path)["examples"]
-    hypotheses = [e["generated"] for e in examples]
+    hypotheses, references, parsed = _stored_outputs(results_path)
     if parsing_only:
-        hypotheses = metrics.parsing_only(hypotheses, [e["parses"] for e in examples])
-    return metrics.corpus_bleu(hypotheses, [e["reference"] for e in examples])
+        hypotheses = metrics.parsing_only(hypotheses, parsed)
+    return metrics.corpus_bleu(hypotheses, references)
 

@@ -186,7 +186,8 @@ def train_model(
     torch.manual_seed(config.seed)
     model = build_model(model_name, **kwargs)
     if model.copy_bonus is not None:
-        model.copy_bonus.set_table(copy_table(data.preprocessor.src_vocab, data.preprocessor.tgt_vocab, config.model.copy_forms))
+        vocabularies = data.preprocessor.src_vocab, data.preprocessor.tgt_vocab
+        model.copy_bonus.set_table(copy_table(*vocabularies, config.model.copy_forms))
     if config.model.embed_init == "scaled":
         model.scale_embedding_init()
     model = model.to(device)

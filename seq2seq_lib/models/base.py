@@ -51,7 +51,9 @@ class EncoderOutput:
 
     def index_select(self, idx: Tensor) -> EncoderOutput:
         """Select (repeat or reorder) batch entries; used by beam search."""
-        memory, keys, spellings = (None if t is None else t.index_select(0, idx) for t in (self.memory, self.keys, self.spellings))
+        memory, keys, spellings = (
+            None if t is None else t.index_select(0, idx) for t in (self.memory, self.keys, self.spellings)
+        )
         return EncoderOutput(self.state.index_select(idx), self.src_mask.index_select(0, idx), memory, keys, spellings)
 
 
