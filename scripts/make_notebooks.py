@@ -889,9 +889,9 @@ full 7 epochs, and the quick profile now trains on functions of up to 200 pieces
 predicted length as well, and `ablation_schedule.md` a cosine learning-rate schedule over the quick
 profile's 7 epochs. `ablation_training_seeds.md` measures training changes again at the full 7 epochs
 with two seeds per row (the mean, then each seed), because one run's validation BLEU moves by about
-0.7 from seed to seed; `ablation_weight_average.md` a moving average of the weights and
-`ablation_copy.md` copying docstring words into the code (one seed each). Rows that did not help
-stay in the tables.
+0.7 from seed to seed; `ablation_weight_average.md` a moving average of the weights (one seed),
+and `ablation_copy.md` and `ablation_copy_seeds.md` copying docstring words into the code (seed 1234,
+then seeds 1 and 2). Rows that did not help stay in the tables.
 """, slide="slide"),
         code('''
 tables = sorted(paths.results_dir.glob("ablation*.md"))
