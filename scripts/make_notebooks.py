@@ -641,6 +641,18 @@ Nothing has to squeeze the docstring into one vector any more, and the weights $
 a by-product we can look at: which docstring word the model used for each code token. $W_h h_j$ does
 not depend on $t$, so it is computed once per docstring (the `keys` below).
 """, slide="subslide"),
+        md(r"""
+**Copying docstring words.** Names are what such models get wrong, and the words of a name are often
+in the docstring. With `model.copy_forms: 4` (the quick profile) the attention weights do a second
+job: every code piece that spells docstring word $x_j$ (`user`, `##_user`, `##User`, `User`: up to
+four spellings, `seq2seq_lib/models/copy.py`) gets a bonus on its logit,
+
+$$\text{bonus}_t(w) = g_t \sum_{j} \alpha_{tj}\,[\,w \text{ spells } x_j\,], \qquad g_t = \operatorname{softplus}(u^\top f_t + b),$$
+
+where $f_t = [s_t; c_t; \text{emb}(y_{t-1})]$ is what the output layer reads: attention says which
+word to copy, the gate how strongly this step copies, and the output layer still picks the spelling.
+Notebook 5's ablation tables (`ablation_copy*.md`) measure it against the same model without copying.
+""", slide="subslide"),
     ]
     walkthrough = '''
 enc = tiny.encode(src, src_lengths)
@@ -687,8 +699,8 @@ evenly over the docstring belong to tokens (such as `(` or `<newline>`) that nee
   entropy by docstring length, and open **notebook 6** to type your own docstrings.
 * Swap the additive score for a dot product, $e_{tj} = s_{t-1}^\top W h_j$ (Luong et al., 2015), in
   `seq2seq_lib/models/attention.py` and compare speed and BLEU.
-* A copy mechanism (pointer-generator, See et al., 2017) lets the decoder copy docstring words into
-  identifiers directly, instead of having to know them in its vocabulary.
+* The copying above only reaches names whose pieces are in the code vocabulary. A pointer-generator
+  (See et al., 2017) also copies words outside it, with an extended vocabulary per docstring.
 
 Next: **notebook 5** compares the three models on the same test set, with significance tests.
 """

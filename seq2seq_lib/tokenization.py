@@ -408,6 +408,18 @@ def char_alphabet() -> list[str]:
     return [*_BPE_ALPHABET, *(CONT + c for c in _BPE_ALPHABET)]
 
 
+def bpe_alphabet(word_counts: Counter[str], extra: int = 100) -> list[str]:
+    """The BPE's characters: printable ASCII and the whitespace markers, then the `extra` most frequent others
+    (ties by code point, so the same words always give the same alphabet)."""
+    counts: Counter[str] = Counter()
+    for word, count in word_counts.items():
+        for char in word:
+            counts[char] += count
+    ascii_set = set(_BPE_ALPHABET)
+    others = sorted((c for c in counts if c not in ascii_set), key=lambda c: (-counts[c], c))
+    return [*_BPE_ALPHABET, *others[:extra]]
+
+
 def _train_bpe(word_counts: Counter[str], vocab_size: int, min_freq: int) -> Tokenizer:
     """Train a `##`-continuation BPE on weighted words (each word is one pre-token)."""
     tokenizer = Tokenizer(BPE(unk_token=UNK_PIECE, continuing_subword_prefix=CONT))
@@ -415,12 +427,15 @@ def _train_bpe(word_counts: Counter[str], vocab_size: int, min_freq: int) -> Tok
     # numbers, so a vocabulary could differ from run to run (tokenizers issue #1794). Registering every
     # `##x` up front, sorted, fixes their numbers and makes training deterministic.
     continuations = sorted({CONT + c for c in _BPE_ALPHABET} | {CONT + c for word in word_counts for c in word[1:]})
+    # Likewise the trainer breaks ties among rare characters in hash-map order when it limits its alphabet,
+    # so the alphabet is chosen here and given whole.
+    alphabet = bpe_alphabet(word_counts)
     trainer = BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=min_freq,
         special_tokens=[UNK_PIECE, *continuations],
-        initial_alphabet=_BPE_ALPHABET,
-        limit_alphabet=len(_BPE_ALPHABET) + 100,
+        initial_alphabet=alphabet,
+        limit_alphabet=len(alphabet),
         continuing_subword_prefix=CONT,
         show_progress=False,
     )

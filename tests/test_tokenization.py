@@ -186,3 +186,20 @@ def test_doc_tokenizer() -> None:
         ".",
     ]
     assert DocTokenizer().tokenize("") == []
+
+
+def test_bpe_alphabet_breaks_ties_by_code_point() -> None:
+    from collections import Counter
+
+    from seq2seq_lib.tokenization import _train_bpe, bpe_alphabet
+
+    rare = [chr(c) for c in range(0x3B1, 0x3B1 + 30)]  # 30 Greek letters, each seen once: all tied
+    words = Counter({f"x{c}": 1 for c in rare} | {"xé": 5})
+    alphabet = bpe_alphabet(words, extra=11)
+    assert alphabet[-11:] == ["é", *rare[:10]]  # most frequent first, then the lowest code points
+    vocab = _train_bpe(words, vocab_size=500, min_freq=2).get_vocab()
+    kept = {c for c in rare if c in vocab}
+    assert kept == set(rare)  # the default 100 extra characters hold all 30; the next line checks the limit
+    trained = [_train_bpe(Counter({f"x{c}": 1 for c in map(chr, range(0x4E00, 0x4E00 + 150))}), 500, 2) for _ in range(2)]
+    first, second = ({c for c in map(chr, range(0x4E00, 0x4E00 + 150)) if c in t.get_vocab()} for t in trained)
+    assert first == second == set(map(chr, range(0x4E00, 0x4E00 + 100)))

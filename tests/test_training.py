@@ -205,3 +205,17 @@ def test_resume_accepts_a_checkpoint_from_before_newer_config_keys(tmp_path, tin
     assert more.resumed_from_epoch == 1 and more.best_epoch == 1 + losses.index(min(losses))
     with pytest.raises(UserError, match="--force"):
         train_model("rnn", tiny_config(tmp_path, epochs=3, select_by="bleu"), tiny_data, tmp_path / "m", progress=False)
+
+
+def test_a_run_copied_to_another_profile_goes_on_for_more_epochs(tmp_path, tiny_data):
+    import shutil
+
+    straight = train_model("rnn", tiny_config(tmp_path, epochs=2), tiny_data, tmp_path / "straight", progress=False)
+    train_model("rnn", tiny_config(tmp_path, epochs=1), tiny_data, tmp_path / "short", progress=False)
+    shutil.copytree(tmp_path / "short", tmp_path / "longer")
+    longer = tiny_config(tmp_path, epochs=2)
+    longer.profile, longer.models = "longer", ["rnn"]  # another name and model list: the same training
+    resumed = train_model("rnn", longer, tiny_data, tmp_path / "longer", progress=False)
+    assert resumed.resumed_from_epoch == 1
+    assert [h["valid_loss"] for h in resumed.history] == pytest.approx([h["valid_loss"] for h in straight.history], abs=1e-6)
+
