@@ -415,8 +415,8 @@ def bpe_alphabet(word_counts: Counter[str], extra: int = 100) -> list[str]:
     for word, count in word_counts.items():
         for char in word:
             counts[char] += count
-    ascii_set = set(_BPE_ALPHABET)
-    others = sorted((c for c in counts if c not in ascii_set), key=lambda c: (-counts[c], c))
+    base = set(_BPE_ALPHABET)
+    others = sorted((c for c in counts if c not in base), key=lambda c: (-counts[c], c))
     return [*_BPE_ALPHABET, *others[:extra]]
 
 
