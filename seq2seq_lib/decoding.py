@@ -153,7 +153,7 @@ def beam_search(
         alive_scores = torch.full((batch, k), float("-inf"), device=device)  # (B, K)
         alive_scores[:, 0] = 0.0  # one live hypothesis <sos> per sentence to start with
         alive_seqs = torch.empty(batch * k, 0, dtype=torch.long, device=device)  # (B*K, t)
-        alive_attn = torch.empty(batch * k, 0, src.size(1), device=device) if model.has_attention else None
+        history = _AttentionHistory() if model.has_attention else None  # the alive hypotheses' attention
         tokens = torch.full((batch * k,), sos_id, dtype=torch.long, device=device)  # (B*K,)
         best = _BestHypotheses(src_lengths.tolist(), device)
         refused = _BestHypotheses(src_lengths.tolist(), device)  # best <eos> the syntax check refused (the fallback)
@@ -170,7 +170,7 @@ def beam_search(
             if can_end is not None:
                 eos_scores = (alive_scores.view(-1) + log_probs[:, eos_id]) / gnmt_length_penalty(t, length_penalty)
                 rows = _forbid_unparsed_ends(log_probs, alive_seqs, can_end, eos_id, top=k)
-                refused.offer(rows, eos_scores, k, done, alive_seqs, alive_attn)
+                refused.offer(rows, eos_scores, k, done, alive_seqs, history)
             vocab = log_probs.size(1)
             candidates = (alive_scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
             top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K): >= K are not <eos>
@@ -182,7 +182,7 @@ def beam_search(
             ended = top_scores[:, :k].masked_fill(~is_eos[:, :k], float("-inf"))  # (B, K)
             ended_best, ended_pos = (ended / gnmt_length_penalty(t, length_penalty)).max(dim=1)  # (B,)
             parents = top_parents.gather(1, ended_pos.unsqueeze(1)).squeeze(1)  # (B,)
-            best.update(ended_best, parents, done, alive_seqs, alive_attn)
+            best.update(ended_best, parents, done, alive_seqs, history)
 
             keep = torch.sort(is_eos.long(), dim=1, stable=True).indices[:, :k]  # (B, K) best K not ending
             alive_scores = top_scores.gather(1, keep)  # (B, K)
@@ -191,9 +191,8 @@ def beam_search(
             if guarded is not None:
                 guarded = guard.advance(guarded, parents.tolist(), tokens.tolist())
             alive_seqs = torch.cat([alive_seqs.index_select(0, parents), tokens.unsqueeze(1)], dim=1)  # (B*K, t)
-            if alive_attn is not None:
-                step_attn = attn.index_select(0, parents).unsqueeze(1)  # (B*K, 1, S)
-                alive_attn = torch.cat([alive_attn.index_select(0, parents), step_attn], dim=1)  # (B*K, t, S)
+            if history is not None:
+                history.append(attn, parents)
             state = state.index_select(parents)
 
             # Log-probs only fall: under the largest penalty no alive hypothesis can still win (exact stop).
@@ -204,9 +203,9 @@ def beam_search(
         never_ended = best.scores == float("-inf")  # (B,)
         final = alive_scores / gnmt_length_penalty(alive_seqs.size(1), length_penalty)  # (B, K)
         final_best, final_pos = final.max(dim=1)  # (B,)
-        best.update(final_best, final_pos + offsets.squeeze(1), done, alive_seqs, alive_attn)
+        best.update(final_best, final_pos + offsets.squeeze(1), done, alive_seqs, history)
         best.replace(never_ended & (refused.scores > float("-inf")), refused)  # never parsed: its best refused end
-        return best.result(model.has_attention)
+        return best.result(history)
 
 
 def decode(
@@ -246,27 +245,60 @@ def decode(
     raise UserError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
 
 
+class _AttentionHistory:
+    """The attention behind every alive beam hypothesis, kept as one row per step and back-pointers.
+
+    Copying each hypothesis's whole attention past at every step costs O(T^2) memory traffic per sentence;
+    a finished hypothesis is named by (length, row) instead and traced back once, when the search ends.
+    """
+
+    def __init__(self) -> None:
+        self.attn: list[Tensor] = []  # step j: (B*K, S) attention of the rows alive before step j
+        self.parents: list[Tensor] = []  # step j: (B*K,) the row of step j's attention behind each new row
+
+    def append(self, attn: Tensor, parents: Tensor) -> None:
+        """Record one step: the decoder's attention per row, and which row each new hypothesis extends."""
+        self.attn.append(attn)
+        self.parents.append(parents)
+
+    def trace(self, ends: list[tuple[int, int]]) -> list[Tensor]:
+        """The attention (length, S) of each hypothesis named by (length, row among the rows of that length)."""
+        if not self.attn:
+            return [torch.empty(0, 0) for _ in ends]
+        device = self.attn[0].device
+        lengths = torch.tensor([length for length, _ in ends], dtype=torch.long, device=device)  # (N,)
+        rows = torch.tensor([row for _, row in ends], dtype=torch.long, device=device)  # (N,) walking back
+        traced = torch.zeros(len(ends), int(lengths.max()), self.attn[0].size(1), device=device)  # (N, T, S)
+        for j in range(traced.size(1) - 1, -1, -1):
+            live = (lengths > j).nonzero().flatten()  # hypotheses that have a step j
+            parents = self.parents[j][rows[live]]  # (n,) their rows in step j's attention
+            traced[live, j] = self.attn[j][parents]
+            rows[live] = parents
+        return [traced[i, :length] for i, (length, _) in enumerate(ends)]
+
+
 class _BestHypotheses:
     """The best finished hypothesis of every sentence in a beam search."""
 
     def __init__(self, src_lengths: list[int], device: torch.device) -> None:
         self.scores = torch.full((len(src_lengths),), float("-inf"), device=device)  # (B,)
         self.tokens: list[list[int]] = [[] for _ in src_lengths]
-        self.attention: list[Tensor | None] = [None for _ in src_lengths]
+        self.ends: list[tuple[int, int]] = [(0, 0) for _ in src_lengths]  # (length, row) for the attention history
         self.src_lengths = src_lengths
 
-    def update(self, scores: Tensor, rows: Tensor, done: Tensor, seqs: Tensor, attn: Tensor | None) -> None:
-        """Keep hypothesis seqs[rows[b]] (attention attn[rows[b]]) where scores[b] beats sentence b's best."""
+    def update(
+        self, scores: Tensor, rows: Tensor, done: Tensor, seqs: Tensor, history: _AttentionHistory | None
+    ) -> None:
+        """Keep hypothesis seqs[rows[b]] where scores[b] beats sentence b's best (history traces its attention)."""
         improved = (scores > self.scores) & ~done  # (B,)
         for b in improved.nonzero().flatten().tolist():
             row = int(rows[b])
             self.tokens[b] = seqs[row].tolist()
-            if attn is not None:
-                self.attention[b] = attn[row, :, : self.src_lengths[b]].clone()  # (T_b, S_b)
+            self.ends[b] = (seqs.size(1), row)
         self.scores = torch.where(improved, scores, self.scores)
 
     def offer(
-        self, rows: list[int], scores: Tensor, k: int, done: Tensor, seqs: Tensor, attn: Tensor | None
+        self, rows: list[int], scores: Tensor, k: int, done: Tensor, seqs: Tensor, history: _AttentionHistory | None
     ) -> None:
         """Per sentence, keep the best of the hypotheses `rows` (of B*k, by scores) where it beats the kept one."""
         if not rows:
@@ -276,17 +308,20 @@ class _BestHypotheses:
         for row in rows:
             if scores[row] > offered[row // k]:
                 offered[row // k], chosen[row // k] = scores[row], row
-        self.update(offered, chosen, done, seqs, attn)
+        self.update(offered, chosen, done, seqs, history)
 
     def replace(self, where: Tensor, other: _BestHypotheses) -> None:
         """Take other's hypothesis for the sentences where `where` (B,) is True."""
         for b in where.nonzero().flatten().tolist():
-            self.tokens[b], self.attention[b] = other.tokens[b], other.attention[b]
+            self.tokens[b], self.ends[b] = other.tokens[b], other.ends[b]
         self.scores = torch.where(where, other.scores, self.scores)
 
-    def result(self, with_attention: bool) -> DecodeResult:
-        """The collected best hypotheses as a DecodeResult."""
-        attention = list(self.attention) if with_attention else None
+    def result(self, history: _AttentionHistory | None) -> DecodeResult:
+        """The collected best hypotheses as a DecodeResult (with their attention when there is a history)."""
+        if history is None:
+            return DecodeResult(self.tokens, self.scores.tolist(), None)
+        traced = history.trace(self.ends)
+        attention = [attn[:, :n] for attn, n in zip(traced, self.src_lengths)]  # (T_b, S_b) each
         return DecodeResult(self.tokens, self.scores.tolist(), attention)
 
 

@@ -120,6 +120,20 @@ def test_attention_of_the_chosen_output(method: str) -> None:
         torch.testing.assert_close(attn.sum(-1), torch.ones(len(tokens)))
 
 
+def test_beam_attention_is_the_attention_behind_each_chosen_token() -> None:
+    """The back-pointer history must give each output the attention its own prefix produced, not a sibling's."""
+    model = peaked_model("attention", 12).eval()
+    src, lengths = source_batch([6, 3, 5, 4])
+    result = beam_search(model, src, lengths, beam_width=4, max_len=9, length_penalty=1.0)
+    assert len(set(map(len, result.tokens))) > 1  # hypotheses of several lengths, ended at several steps
+    with torch.no_grad():
+        for b, (tokens, attn) in enumerate(zip(result.tokens, result.attention)):
+            enc = model.encode(src[b : b + 1, : lengths[b]], lengths[b : b + 1])
+            tgt_in = torch.tensor([[SOS, *tokens[:-1]]])  # (1, T): the inputs that produced the tokens
+            expected = model.decode_teacher_forced(enc, tgt_in).attn[0, : len(tokens)]  # (T, S_b)
+            torch.testing.assert_close(attn, expected)
+
+
 @pytest.mark.parametrize("name", ["rnn", "lstm"])
 def test_models_without_attention_return_no_attention(name: str) -> None:
     src, lengths = source_batch([4, 2])
