@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -38,12 +39,12 @@ NEEDS_OPERAND = {  # pieces a line cannot end with
     "in", "is", "+=", "-=", "*=", "/=", "|", "&", "^", "|=", "&=", "lambda", "import", "from", "->", "await",
 }
 BARE = {"else", "try", "finally"}  # headers whose colon comes right after the keyword
+_CACHE_SIZE = 100_000  # states whose forbidden pieces the guard remembers (cleared when full)
 _STRING_OPENING = re.compile(r"[rRbBuUfF]{0,2}(\"\"\"|'''|\"|')")
 
 
-@dataclass
-class GuardState:
-    """What the guard knows about one hypothesis so far."""
+class GuardState(NamedTuple):
+    """What the guard knows about one hypothesis so far (immutable and hashable: the guard caches by state)."""
 
     brackets: tuple[str, ...] = ()  # open brackets, innermost last
     depth: int = 0  # indentation depth of the current line (the `def` line is 0)
@@ -65,11 +66,13 @@ class SyntaxGuard:
     eos_id: int
     ids: dict[str, int] = field(init=False)
     continuation: Tensor = field(init=False)  # (V,) True for `##` pieces
+    _rules: dict[GuardState, tuple[str, list[int]]] = field(init=False, repr=False)  # forbid's cache by state
 
     def __post_init__(self) -> None:
         """Index the vocabulary's pieces and mark its continuations."""
         self.ids = {piece: i for i, piece in enumerate(self.itos)}
         self.continuation = torch.tensor([piece.startswith(CONT) for piece in self.itos])
+        self._rules = {}
 
     def start(self, rows: int) -> list[GuardState]:
         """Fresh states for `rows` hypotheses."""
@@ -78,24 +81,42 @@ class SyntaxGuard:
     def forbid(self, log_probs: Tensor, states: Sequence[GuardState]) -> None:
         """Set to -inf (in place) every piece of log_probs (N, V) that state n can never recover from."""
         mask = torch.zeros_like(log_probs, dtype=torch.bool)  # (N, V) True = forbidden
-        in_string, banned_rows, banned_cols = [], [], []
+        only_rows, allowed_rows, allowed_cols, in_string, banned_rows, banned_cols = [], [], [], [], [], []
         for row, state in enumerate(states):
             if state.ended:
                 continue
-            only = self._only(state)
-            if only:
-                mask[row] = True
-                mask[row, only] = False
-            elif state.string is not None:
+            kind, ids = self._rule(state)
+            if kind == "only":
+                only_rows.append(row)
+                allowed_rows += [row] * len(ids)
+                allowed_cols += ids
+            elif kind == "string":
                 in_string.append(row)  # a string literal is open: only its continuation pieces (or <eos>)
             else:
-                banned = [self.ids[p] for p in self._banned(state) if p in self.ids]
-                banned_rows += [row] * len(banned)
-                banned_cols += banned
+                banned_rows += [row] * len(ids)
+                banned_cols += ids
+        mask[only_rows] = True
+        mask[allowed_rows, allowed_cols] = False
         mask[in_string] = ~self.continuation.to(log_probs.device)
         mask[:, self.eos_id] = False
         mask[banned_rows, banned_cols] = True
         log_probs.masked_fill_(mask, float("-inf"))
+
+    def _rule(self, state: GuardState) -> tuple[str, list[int]]:
+        """("only", allowed ids), ("string", []) or ("banned", forbidden ids) for a state, cached by state."""
+        rule = self._rules.get(state)
+        if rule is None:
+            only = self._only(state)
+            if only:
+                rule = ("only", only)
+            elif state.string is not None:
+                return ("string", [])  # not cached: the text so far makes nearly every such state unique
+            else:
+                rule = ("banned", [self.ids[p] for p in self._banned(state) if p in self.ids])
+            if len(self._rules) >= _CACHE_SIZE:
+                self._rules.clear()
+            self._rules[state] = rule
+        return rule
 
     def advance(self, states: Sequence[GuardState], parents: Sequence[int], tokens: Sequence[int]) -> list[GuardState]:
         """The states after hypothesis parents[n] takes tokens[n] (greedy: parents are the rows themselves)."""
@@ -141,18 +162,20 @@ class SyntaxGuard:
 
     def _step(self, state: GuardState, token: int) -> GuardState:
         """The state after `token`."""
-        if token == self.eos_id or state.ended:
-            return replace(state, ended=True)
+        if state.ended:
+            return state
+        if token == self.eos_id:
+            return state._replace(ended=True)
         piece = self.itos[token]
         if piece.startswith(CONT):
             string = None if state.string is None else _string_after(state.string, piece[len(CONT) :])
-            return replace(state, last=piece, string=string)
+            return state._replace(last=piece, string=string)
         if piece == NEWLINE:
-            return replace(state, head=None, colon=False, lambdas=0, last=piece, need_indent=state.last == ":")
+            return state._replace(head=None, colon=False, lambdas=0, last=piece, need_indent=state.last == ":")
         if piece == INDENT:
-            return replace(state, depth=state.depth + 1, headers=(*state.headers, None), last=piece, need_indent=False)
+            return state._replace(depth=state.depth + 1, headers=(*state.headers, None), last=piece, need_indent=False)
         if piece == DEDENT:
-            return replace(state, depth=state.depth - 1, headers=state.headers[:-1], last=piece)
+            return state._replace(depth=state.depth - 1, headers=state.headers[:-1], last=piece)
         changes: dict = {"last": piece, "string": _string_after(None, piece)}
         if state.head is None:  # the first piece of a statement at this depth
             header = piece if piece in COMPOUND else None
@@ -168,7 +191,7 @@ class SyntaxGuard:
                 changes["lambdas"] = state.lambdas - 1  # the colon of a lambda
             else:
                 changes["colon"] = True
-        return replace(state, **changes)
+        return state._replace(**changes)
 
 
 def _string_after(string: tuple[str, str] | None, text: str) -> tuple[str, str] | None:
