@@ -67,36 +67,49 @@ def greedy_decode(
     choice exactly as in beam_search.
     """
     with _inference(model):
+        batch, device = src.size(0), src.device
         enc = model.encode(src, src_lengths)
-        targets = None if target_length is None else target_length(src, src_lengths)  # (B,)
+        targets = None if target_length is None else target_length(src, src_lengths)  # (A,)
         state = enc.state
-        tokens = torch.full((src.size(0),), sos_id, dtype=torch.long, device=src.device)  # (B,)
-        finished = torch.zeros_like(tokens, dtype=torch.bool)  # (B,)
-        scores = torch.zeros(src.size(0), device=src.device)  # (B,)
-        generated = torch.empty(src.size(0), 0, dtype=torch.long, device=src.device)  # (B, t)
-        refused = _BestHypotheses(src_lengths.tolist(), src.device)  # best end the syntax check refused (the fallback)
-        guarded = guard.start(src.size(0)) if guard is not None else None
-        attns = []
+        active = torch.arange(batch, device=device)  # (A,) the sentences still decoding, by batch index
+        tokens = torch.full((batch,), sos_id, dtype=torch.long, device=device)  # (A,)
+        finished = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,)
+        scores = torch.zeros(batch, device=device)  # (B,)
+        generated = torch.empty(batch, 0, dtype=torch.long, device=device)  # (B, t): <eos> once a sentence ended
+        refused = _BestHypotheses(src_lengths.tolist(), device)  # best end the syntax check refused (the fallback)
+        guarded = guard.start(batch) if guard is not None else None
+        attns = []  # per step (B, S), zero for sentences that ended
         for _ in range(max_len):
-            logits, state, attn = model.decode_step(tokens, state, enc)  # (B, V), (B, S) | None
-            log_probs = torch.log_softmax(logits, dim=-1)  # (B, V)
-            _adjust_eos(log_probs, generated.size(1), eos_penalty, targets, eos_bonus, eos_id)
-            _apply_constraints(log_probs, generated, min_len, no_repeat_ngram, eos_id)
+            logits, state, attn = model.decode_step(tokens, state, enc)  # (A, V), (A, S) | None
+            log_probs = torch.log_softmax(logits, dim=-1)  # (A, V)
+            seqs = generated.index_select(0, active)  # (A, t)
+            _adjust_eos(log_probs, seqs.size(1), eos_penalty, targets, eos_bonus, eos_id)
+            _apply_constraints(log_probs, seqs, min_len, no_repeat_ngram, eos_id)
             if guarded is not None:
                 guard.forbid(log_probs, guarded)
             if can_end is not None:
-                eos_scores = scores + log_probs[:, eos_id]  # (B,) what ending here would score
-                rows = _forbid_unparsed_ends(log_probs, generated, can_end, eos_id, top=1)
-                refused.offer(rows, eos_scores, 1, finished, generated, None)
-            best, tokens = log_probs.max(dim=-1)  # (B,), (B,)
-            scores += best.masked_fill(finished, 0.0)
-            if guarded is not None:
-                guarded = guard.advance(guarded, range(len(guarded)), tokens.tolist())
-            generated = torch.cat([generated, tokens.unsqueeze(1)], dim=1)  # (B, t + 1)
-            attns.append(attn)
-            finished |= tokens == eos_id
+                eos_scores = scores[active] + log_probs[:, eos_id]  # (A,) what ending here would score
+                rows = _forbid_unparsed_ends(log_probs, seqs, can_end, eos_id, top=1)
+                refused.offer(rows, eos_scores, 1, active, seqs)
+            best, tokens = log_probs.max(dim=-1)  # (A,), (A,)
+            scores[active] += best
+            step = torch.full((batch,), eos_id, dtype=torch.long, device=device)  # (B,)
+            step[active] = tokens
+            generated = torch.cat([generated, step.unsqueeze(1)], dim=1)  # (B, t + 1)
+            if attn is not None:
+                attns.append(attn.new_zeros(batch, attn.size(1)).index_copy_(0, active, attn))  # (B, S)
+            ended = tokens == eos_id  # (A,)
+            finished[active[ended]] = True
             if finished.all():
                 break
+            # Sentences that ended leave the batch: the next steps compute only the others.
+            going = (~ended).nonzero().flatten()  # (A',) positions in the active sentences
+            if guarded is not None:
+                guarded = guard.advance(guarded, going.tolist(), tokens[going].tolist())
+            if going.numel() < active.numel():
+                active, tokens = active[going], tokens[going]
+                state, enc = state.index_select(going), enc.index_select(going)
+                targets = None if targets is None else targets[going]
         outputs = [_until_eos(row, eos_id) for row in generated.tolist()]  # B lists of <= T ids
         for b in (~finished & (refused.scores > float("-inf"))).nonzero().flatten().tolist():
             outputs[b], scores[b] = refused.tokens[b], refused.scores[b]  # never parsed: its best refused end
@@ -147,22 +160,23 @@ def beam_search(
     with _inference(model):
         batch, k, device = src.size(0), beam_width, src.device
         enc = model.encode(src, src_lengths).index_select(torch.arange(batch, device=device).repeat_interleave(k))
-        targets = None if target_length is None else target_length(src, src_lengths).repeat_interleave(k)  # (B*K,)
-        state = enc.state  # B*K entries, sentence b at rows b*K .. b*K+K-1
-        offsets = torch.arange(batch, device=device).unsqueeze(1) * k  # (B, 1)
-        alive_scores = torch.full((batch, k), float("-inf"), device=device)  # (B, K)
+        targets = None if target_length is None else target_length(src, src_lengths).repeat_interleave(k)  # (A*K,)
+        state = enc.state  # A*K entries, active sentence a at rows a*K .. a*K+K-1
+        active = torch.arange(batch, device=device)  # (A,) the sentences still searched, by batch index
+        alive_scores = torch.full((batch, k), float("-inf"), device=device)  # (A, K)
         alive_scores[:, 0] = 0.0  # one live hypothesis <sos> per sentence to start with
-        alive_seqs = torch.empty(batch * k, 0, dtype=torch.long, device=device)  # (B*K, t)
+        alive_seqs = torch.empty(batch * k, 0, dtype=torch.long, device=device)  # (A*K, t)
         history = _AttentionHistory() if model.has_attention else None  # the alive hypotheses' attention
-        tokens = torch.full((batch * k,), sos_id, dtype=torch.long, device=device)  # (B*K,)
+        tokens = torch.full((batch * k,), sos_id, dtype=torch.long, device=device)  # (A*K,)
         best = _BestHypotheses(src_lengths.tolist(), device)
         refused = _BestHypotheses(src_lengths.tolist(), device)  # best <eos> the syntax check refused (the fallback)
         done = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,)
         guarded = guard.start(batch * k) if guard is not None else None
         largest_penalty = max(gnmt_length_penalty(max_len, length_penalty), gnmt_length_penalty(1, length_penalty))
         for t in range(1, max_len + 1):
-            logits, state, attn = model.decode_step(tokens, state, enc)  # (B*K, V), (B*K, S) | None
-            log_probs = torch.log_softmax(logits, dim=-1)  # (B*K, V)
+            offsets = torch.arange(active.numel(), device=device).unsqueeze(1) * k  # (A, 1)
+            logits, state, attn = model.decode_step(tokens, state, enc)  # (A*K, V), (A*K, S) | None
+            log_probs = torch.log_softmax(logits, dim=-1)  # (A*K, V)
             _adjust_eos(log_probs, alive_seqs.size(1), eos_penalty, targets, eos_bonus, eos_id)
             _apply_constraints(log_probs, alive_seqs, min_len, no_repeat_ngram, eos_id)
             if guarded is not None:
@@ -170,40 +184,50 @@ def beam_search(
             if can_end is not None:
                 eos_scores = (alive_scores.view(-1) + log_probs[:, eos_id]) / gnmt_length_penalty(t, length_penalty)
                 rows = _forbid_unparsed_ends(log_probs, alive_seqs, can_end, eos_id, top=k)
-                refused.offer(rows, eos_scores, k, done, alive_seqs, history)
+                refused.offer(rows, eos_scores, k, active, alive_seqs)
             vocab = log_probs.size(1)
-            candidates = (alive_scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
-            top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K): >= K are not <eos>
-            top_parents = top_ids // vocab + offsets  # (B, 2K) row of the extended hypothesis
-            top_tokens = top_ids % vocab  # (B, 2K)
-            is_eos = top_tokens == eos_id  # (B, 2K)
+            candidates = (alive_scores.view(-1, 1) + log_probs).view(-1, k * vocab)  # (A, K*V)
+            top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (A, 2K): >= K are not <eos>
+            top_parents = top_ids // vocab + offsets  # (A, 2K) row of the extended hypothesis
+            top_tokens = top_ids % vocab  # (A, 2K)
+            is_eos = top_tokens == eos_id  # (A, 2K)
 
             # Only an <eos> within the top K ends a hypothesis (so beam_width 1 is exactly greedy).
-            ended = top_scores[:, :k].masked_fill(~is_eos[:, :k], float("-inf"))  # (B, K)
-            ended_best, ended_pos = (ended / gnmt_length_penalty(t, length_penalty)).max(dim=1)  # (B,)
-            parents = top_parents.gather(1, ended_pos.unsqueeze(1)).squeeze(1)  # (B,)
-            best.update(ended_best, parents, done, alive_seqs, history)
+            ended = top_scores[:, :k].masked_fill(~is_eos[:, :k], float("-inf"))  # (A, K)
+            ended_best, ended_pos = (ended / gnmt_length_penalty(t, length_penalty)).max(dim=1)  # (A,)
+            parents = top_parents.gather(1, ended_pos.unsqueeze(1)).squeeze(1)  # (A,)
+            best.update(ended_best, parents, active, alive_seqs)
 
-            keep = torch.sort(is_eos.long(), dim=1, stable=True).indices[:, :k]  # (B, K) best K not ending
-            alive_scores = top_scores.gather(1, keep)  # (B, K)
-            parents = top_parents.gather(1, keep).view(-1)  # (B*K,)
-            tokens = top_tokens.gather(1, keep).view(-1)  # (B*K,)
-            if guarded is not None:
-                guarded = guard.advance(guarded, parents.tolist(), tokens.tolist())
-            alive_seqs = torch.cat([alive_seqs.index_select(0, parents), tokens.unsqueeze(1)], dim=1)  # (B*K, t)
-            if history is not None:
-                history.append(attn, parents)
-            state = state.index_select(parents)
+            keep = torch.sort(is_eos.long(), dim=1, stable=True).indices[:, :k]  # (A, K) best K not ending
+            alive_scores = top_scores.gather(1, keep)  # (A, K)
+            parents = top_parents.gather(1, keep).view(-1)  # (A*K,)
+            tokens = top_tokens.gather(1, keep).view(-1)  # (A*K,)
 
             # Log-probs only fall: under the largest penalty no alive hypothesis can still win (exact stop).
             penalty = largest_penalty if exact_stop else gnmt_length_penalty(t, length_penalty)
-            done |= best.scores >= alive_scores.max(dim=1).values / penalty
+            done[active] = best.scores[active] >= alive_scores.max(dim=1).values / penalty
             if done.all():
                 break
+            # Sentences that are done leave the batch: the next steps compute only the others' rows.
+            searching = (~done[active]).nonzero().flatten()  # (A',) positions in the active sentences
+            if searching.numel() < active.numel():
+                active, alive_scores = active[searching], alive_scores[searching]
+                kept_rows = (searching.unsqueeze(1) * k + torch.arange(k, device=device)).flatten()  # (A'*K,)
+                parents, tokens = parents[kept_rows], tokens[kept_rows]
+                enc = enc.index_select(kept_rows)
+                targets = None if targets is None else targets[kept_rows]
+            if guarded is not None:
+                guarded = guard.advance(guarded, parents.tolist(), tokens.tolist())
+            alive_seqs = torch.cat([alive_seqs.index_select(0, parents), tokens.unsqueeze(1)], dim=1)  # (A*K, t)
+            if history is not None:
+                history.append(attn, parents)
+            state = state.index_select(parents)
         never_ended = best.scores == float("-inf")  # (B,)
-        final = alive_scores / gnmt_length_penalty(alive_seqs.size(1), length_penalty)  # (B, K)
-        final_best, final_pos = final.max(dim=1)  # (B,)
-        best.update(final_best, final_pos + offsets.squeeze(1), done, alive_seqs, history)
+        if not done.all():  # max_len reached: the hypotheses still alive compete as they are
+            final = alive_scores / gnmt_length_penalty(alive_seqs.size(1), length_penalty)  # (A, K)
+            final_best, final_pos = final.max(dim=1)  # (A,)
+            offsets = torch.arange(active.numel(), device=device) * k  # (A,)
+            best.update(final_best, final_pos + offsets, active, alive_seqs)
         best.replace(never_ended & (refused.scores > float("-inf")), refused)  # never parsed: its best refused end
         return best.result(history)
 
@@ -278,7 +302,7 @@ class _AttentionHistory:
 
 
 class _BestHypotheses:
-    """The best finished hypothesis of every sentence in a beam search."""
+    """The best finished hypothesis of every sentence in a search, and where its attention history ends."""
 
     def __init__(self, src_lengths: list[int], device: torch.device) -> None:
         self.scores = torch.full((len(src_lengths),), float("-inf"), device=device)  # (B,)
@@ -286,29 +310,25 @@ class _BestHypotheses:
         self.ends: list[tuple[int, int]] = [(0, 0) for _ in src_lengths]  # (length, row) for the attention history
         self.src_lengths = src_lengths
 
-    def update(
-        self, scores: Tensor, rows: Tensor, done: Tensor, seqs: Tensor, history: _AttentionHistory | None
-    ) -> None:
-        """Keep hypothesis seqs[rows[b]] where scores[b] beats sentence b's best (history traces its attention)."""
-        improved = (scores > self.scores) & ~done  # (B,)
-        for b in improved.nonzero().flatten().tolist():
-            row = int(rows[b])
+    def update(self, scores: Tensor, rows: Tensor, sentences: Tensor, seqs: Tensor) -> None:
+        """Keep hypothesis seqs[rows[a]] for sentence sentences[a] where scores[a] (A,) beats that sentence's best."""
+        improved = scores > self.scores[sentences]  # (A,)
+        for a in improved.nonzero().flatten().tolist():
+            b, row = int(sentences[a]), int(rows[a])
             self.tokens[b] = seqs[row].tolist()
             self.ends[b] = (seqs.size(1), row)
-        self.scores = torch.where(improved, scores, self.scores)
+        self.scores[sentences] = torch.where(improved, scores, self.scores[sentences])
 
-    def offer(
-        self, rows: list[int], scores: Tensor, k: int, done: Tensor, seqs: Tensor, history: _AttentionHistory | None
-    ) -> None:
-        """Per sentence, keep the best of the hypotheses `rows` (of B*k, by scores) where it beats the kept one."""
+    def offer(self, rows: list[int], scores: Tensor, k: int, sentences: Tensor, seqs: Tensor) -> None:
+        """Per sentence (k rows each), keep the best of the hypotheses `rows` (by scores) where it beats the kept one."""
         if not rows:
             return
-        offered = torch.full_like(self.scores, float("-inf"))  # (B,)
-        chosen = torch.zeros(len(self.tokens), dtype=torch.long, device=scores.device)  # (B,)
+        offered = torch.full((sentences.numel(),), float("-inf"), device=scores.device)  # (A,)
+        chosen = torch.zeros(sentences.numel(), dtype=torch.long, device=scores.device)  # (A,)
         for row in rows:
             if scores[row] > offered[row // k]:
                 offered[row // k], chosen[row // k] = scores[row], row
-        self.update(offered, chosen, done, seqs, history)
+        self.update(offered, chosen, sentences, seqs)
 
     def replace(self, where: Tensor, other: _BestHypotheses) -> None:
         """Take other's hypothesis for the sentences where `where` (B,) is True."""

@@ -85,14 +85,24 @@ def test_wide_beam_equals_exhaustive_search(name: str, alpha: float) -> None:
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_batched_beam_search_equals_one_sentence_at_a_time(name: str) -> None:
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_batched_decoding_equals_one_sentence_at_a_time(name: str, method: str) -> None:
+    """Sentences that end early leave the batch; the others must decode exactly as they would alone."""
     model = peaked_model(name, 12)
-    src, lengths = source_batch([6, 3, 5])
-    batched = beam_search(model, src, lengths, beam_width=4, max_len=12)
+    src, lengths = source_batch([6, 3, 5, 4, 2])
+    def aim(src: Tensor, src_lengths: Tensor) -> Tensor:
+        return src_lengths.float() + 1.0  # each sentence ends at its own step: 7, 4, 6, 5, 3
+
+    options = {"method": method, "beam_width": 4, "max_len": 12, "no_repeat_ngram": 2,
+               "target_length": aim, "eos_penalty": 1e4, "eos_bonus": 1e4}
+    batched = decode(model, src, lengths, **options)
+    assert [len(tokens) for tokens in batched.tokens] == [7, 4, 6, 5, 3]
     for b, n in enumerate(lengths.tolist()):
-        single = beam_search(model, src[b : b + 1, :n], lengths[b : b + 1], beam_width=4, max_len=12)
+        single = decode(model, src[b : b + 1, :n], lengths[b : b + 1], **options)
         assert single.tokens[0] == batched.tokens[b]
-        assert single.scores[0] == pytest.approx(batched.scores[b], abs=1e-5)
+        assert single.scores[0] == pytest.approx(batched.scores[b], rel=1e-6)
+        if batched.attention is not None:
+            torch.testing.assert_close(single.attention[0], batched.attention[b])
 
 
 def test_length_penalty_values() -> None:
