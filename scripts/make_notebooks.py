@@ -904,8 +904,9 @@ with two seeds per row (the mean, then each seed), because one run's validation 
 0.7 from seed to seed; `ablation_weight_average.md` a moving average of the weights (one seed),
 and `ablation_copy.md` and `ablation_copy_seeds.md` copying docstring words into the code (seed 1234,
 then seeds 1 and 2), which the quick profile does since; every earlier table was measured without it.
-`ablation_epochs.md` trains that model 12 epochs instead of 7, as the full profile does. Rows that did
-not help stay in the tables.
+`ablation_epochs.md` trains that model 12 epochs instead of 7, as the full profile does, and
+`ablation_beam.md` and `ablation_beam_seeds.md` decode it with beam search instead of greedily (seed
+1234, then three seeds; no training). Rows that did not help stay in the tables.
 """, slide="slide"),
         code('''
 tables = sorted(paths.results_dir.glob("ablation*.md"))
