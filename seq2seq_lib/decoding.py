@@ -166,7 +166,7 @@ def beam_search(
         alive_scores = torch.full((batch, k), float("-inf"), device=device)  # (A, K)
         alive_scores[:, 0] = 0.0  # one live hypothesis <sos> per sentence to start with
         alive_seqs = torch.empty(batch * k, 0, dtype=torch.long, device=device)  # (A*K, t)
-        history = _AttentionHistory() if model.has_attention else None  # the alive hypotheses' attention
+        history = _AttentionHistory(src.size(1), device) if model.has_attention else None  # the alive hypotheses' attention
         tokens = torch.full((batch * k,), sos_id, dtype=torch.long, device=device)  # (A*K,)
         best = _BestHypotheses(src_lengths.tolist(), device)
         refused = _BestHypotheses(src_lengths.tolist(), device)  # best <eos> the syntax check refused (the fallback)
@@ -276,9 +276,10 @@ class _AttentionHistory:
     a finished hypothesis is named by (length, row) instead and traced back once, when the search ends.
     """
 
-    def __init__(self) -> None:
-        self.attn: list[Tensor] = []  # step j: (B*K, S) attention of the rows alive before step j
-        self.parents: list[Tensor] = []  # step j: (B*K,) the row of step j's attention behind each new row
+    def __init__(self, src_len: int, device: torch.device) -> None:
+        self.src_len, self.device = src_len, device
+        self.attn: list[Tensor] = []  # step j: (A_j*K, S) attention of the rows alive before step j
+        self.parents: list[Tensor] = []  # step j: (A_{j+1}*K,) the row of step j's attention behind each new row
 
     def append(self, attn: Tensor, parents: Tensor) -> None:
         """Record one step: the decoder's attention per row, and which row each new hypothesis extends."""
@@ -287,12 +288,9 @@ class _AttentionHistory:
 
     def trace(self, ends: list[tuple[int, int]]) -> list[Tensor]:
         """The attention (length, S) of each hypothesis named by (length, row among the rows of that length)."""
-        if not self.attn:
-            return [torch.empty(0, 0) for _ in ends]
-        device = self.attn[0].device
-        lengths = torch.tensor([length for length, _ in ends], dtype=torch.long, device=device)  # (N,)
-        rows = torch.tensor([row for _, row in ends], dtype=torch.long, device=device)  # (N,) walking back
-        traced = torch.zeros(len(ends), int(lengths.max()), self.attn[0].size(1), device=device)  # (N, T, S)
+        lengths = torch.tensor([length for length, _ in ends], dtype=torch.long, device=self.device)  # (N,)
+        rows = torch.tensor([row for _, row in ends], dtype=torch.long, device=self.device)  # (N,) walking back
+        traced = torch.zeros(len(ends), int(lengths.max()), self.src_len, device=self.device)  # (N, T, S)
         for j in range(traced.size(1) - 1, -1, -1):
             live = (lengths > j).nonzero().flatten()  # hypotheses that have a step j
             parents = self.parents[j][rows[live]]  # (n,) their rows in step j's attention

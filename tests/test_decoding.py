@@ -144,6 +144,20 @@ def test_beam_attention_is_the_attention_behind_each_chosen_token() -> None:
             torch.testing.assert_close(attn, expected)
 
 
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_an_output_ended_at_the_first_step_has_an_empty_attention_over_its_source(method: str) -> None:
+    model = peaked_model("attention", 12)
+    src, lengths = source_batch([6, 3])
+
+    def now(src: Tensor, src_lengths: Tensor) -> Tensor:
+        return torch.zeros(src_lengths.size(0))  # every output's predicted length is 0: <eos> at once
+
+    result = decode(model, src, lengths, method=method, beam_width=3, max_len=5,
+                    target_length=now, eos_penalty=0.0, eos_bonus=1e4)
+    assert result.tokens == [[], []]
+    assert [tuple(attn.shape) for attn in result.attention] == [(0, 6), (0, 3)]
+
+
 @pytest.mark.parametrize("name", ["rnn", "lstm"])
 def test_models_without_attention_return_no_attention(name: str) -> None:
     src, lengths = source_batch([4, 2])
