@@ -326,10 +326,12 @@ def describe_decoding(decoding: Mapping[str, Any]) -> str:
 
 
 def _calibrated_text(calibration: Mapping[str, Any]) -> str:
-    """'4' for a plain <eos> penalty; '4 before the predicted length, bonus 1 after' for a length target."""
+    """'4' for a plain <eos> penalty; '4 before 1.2 x the predicted length, bonus 1 after' for a length target."""
     if "eos_bonus" not in calibration:
         return f"{calibration['eos_penalty']:g}"
-    return f"{calibration['eos_penalty']:g} before the predicted length, bonus {calibration['eos_bonus']:g} after"
+    scale = calibration.get("target_scale", 1.0)
+    target = "the predicted length" if scale == 1.0 else f"{scale:g} x the predicted length"
+    return f"{calibration['eos_penalty']:g} before {target}, bonus {calibration['eos_bonus']:g} after"
 
 
 def describe_comparison(

@@ -30,6 +30,9 @@ def test_conclusions_rank_test_significance_length_and_cost():
     summaries[0]["metrics"]["bleu_parsing_only"], summaries[1]["metrics"]["bleu_parsing_only"] = 0.25, 4.5
     text = describe_comparison(summaries, significance, ["rnn", "attention"])
     assert "attention 4.50 of 9.00, rnn 0.25 of 1.00" in text
+    summaries[1]["calibration"]["target_scale"] = 1.2
+    text = describe_comparison(summaries, significance, ["rnn", "attention"])
+    assert "attention 3 before 1.2 x the predicted length, bonus 1 after" in text
     overlapping = describe_comparison([*summaries[:2], summary("retrieval (TF-IDF)", 9.2, 8.9, 9.6, 1.0)], significance, ["rnn", "attention"])
     assert "interval overlaps that of the retrieval baseline" in overlapping
 
