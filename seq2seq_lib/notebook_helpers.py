@@ -312,8 +312,7 @@ def describe_decoding(decoding: Mapping[str, Any]) -> str:
     if decoding.get("no_repeat_ngram"):
         parts.append(f"{decoding['no_repeat_ngram']}-grams blocked")
     if decoding.get("length_target"):
-        scale = f"{decoding['target_scale']:g} x " if decoding.get("target_scale", 1.0) != 1.0 else ""
-        parts.append(f"aimed at {scale}the predicted length (<eos> penalty {decoding['eos_penalty']:g} before it, "
+        parts.append(f"aimed at {_target_text(decoding)} (<eos> penalty {decoding['eos_penalty']:g} before it, "
                      f"bonus {decoding['eos_bonus']:g} after)")
     elif decoding.get("eos_penalty"):
         parts.append(f"<eos> penalty {decoding['eos_penalty']:g}")
@@ -329,9 +328,13 @@ def _calibrated_text(calibration: Mapping[str, Any]) -> str:
     """'4' for a plain <eos> penalty; '4 before 1.2 x the predicted length, bonus 1 after' for a length target."""
     if "eos_bonus" not in calibration:
         return f"{calibration['eos_penalty']:g}"
-    scale = calibration.get("target_scale", 1.0)
-    target = "the predicted length" if scale == 1.0 else f"{scale:g} x the predicted length"
-    return f"{calibration['eos_penalty']:g} before {target}, bonus {calibration['eos_bonus']:g} after"
+    return f"{calibration['eos_penalty']:g} before {_target_text(calibration)}, bonus {calibration['eos_bonus']:g} after"
+
+
+def _target_text(settings: Mapping[str, Any]) -> str:
+    """'the predicted length', or '1.2 x the predicted length' where the settings aim at a multiple of it."""
+    scale = settings.get("target_scale", 1.0)
+    return "the predicted length" if scale == 1.0 else f"{scale:g} x the predicted length"
 
 
 def describe_comparison(
