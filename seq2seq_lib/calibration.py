@@ -30,7 +30,6 @@ from .errors import UserError
 from .evaluation import validation_scores
 from .experiment import training_records
 from .models.base import Seq2Seq
-from .parallel import decode_pool
 from .preprocess import Preprocessor
 from .progress import tqdm
 
@@ -65,21 +64,16 @@ def _preference(values: dict[str, Any]) -> tuple[float, ...]:
 
 
 def calibrate(
-    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
-    jobs: int = 1,
+    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
 ) -> dict[str, Any]:
-    """Validation scores for every candidate; the best by `decoding.calibrate_by` wins (smallest values on ties).
-
-    On the CPU, `jobs` > 1 decodes in that many worker processes (seq2seq_lib.parallel; the same outputs).
-    """
+    """Validation scores for every candidate; the best by `decoding.calibrate_by` wins (smallest values on ties)."""
     if decoding.calibrate_by not in OBJECTIVES:
         raise UserError(f"decoding.calibrate_by must be one of {', '.join(OBJECTIVES)}, got {decoding.calibrate_by!r}")
     tried = candidates(decoding)
-    with decode_pool(model, preprocessor, device, jobs) as pool:
-        scores = {
-            label: validation_scores(model, preprocessor, records, replace(decoding, **values), device, pool=pool)
-            for label, values in tqdm(tried.items(), desc="calibrate", leave=False)
-        }
+    scores = {
+        label: validation_scores(model, preprocessor, records, replace(decoding, **values), device)
+        for label, values in tqdm(tried.items(), desc="calibrate", leave=False)
+    }
     objective = OBJECTIVES[decoding.calibrate_by]
     best = max(tried, key=lambda label: (objective(scores[label]), *_preference(tried[label])))
     return {
@@ -92,7 +86,7 @@ def calibrate(
 
 
 def calibrate_checkpoint(
-    path: Path, config: Config, records: list[dict], device: torch.device, jobs: int = 1
+    path: Path, config: Config, records: list[dict], device: torch.device
 ) -> dict[str, Any] | None:
     """Calibrate the model saved at `path` under config.decoding and store it there (reused when present).
 
@@ -110,7 +104,7 @@ def calibrate_checkpoint(
     if decoding.length_target and loaded.preprocessor.length_model is None:
         loaded.preprocessor.fit_length_model(training_records(config))
         payload["preprocessor"] = loaded.preprocessor.to_dict()
-    chosen = calibrate(loaded.model, loaded.preprocessor, records, decoding, device, jobs)
+    chosen = calibrate(loaded.model, loaded.preprocessor, records, decoding, device)
     payload["calibrations"] = [*calibrations, chosen]
     save_checkpoint(path, payload)
     return chosen

@@ -44,22 +44,6 @@ def _model_names(choice: str, config) -> list[str]:
     return list(config.models) if choice == "all" else [choice]
 
 
-def _add_decode_jobs(parser: argparse.ArgumentParser) -> None:
-    """The --decode-jobs option of the commands that decode (calibration and evaluation)."""
-    parser.add_argument(
-        "--decode-jobs", type=int, help="worker processes that decode on the CPU, one thread each (default: the cores, at most 8)"
-    )
-
-
-def _decode_jobs(args: argparse.Namespace) -> int:
-    """The --decode-jobs value, or one per usable CPU core (at most 8) when it is not given."""
-    from .parallel import default_jobs
-
-    if args.decode_jobs is not None and args.decode_jobs < 1:
-        raise UserError(f"--decode-jobs must be 1 or more, got {args.decode_jobs}")
-    return default_jobs() if args.decode_jobs is None else args.decode_jobs
-
-
 def cmd_data(args: argparse.Namespace) -> None:
     """`data build` and `data stats`."""
     from . import corpus
@@ -75,7 +59,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .pipeline import train_models
 
     config = _config_from_args(args)
-    train_models(config, _model_names(args.model, config), force=args.force, jobs=_decode_jobs(args))
+    train_models(config, _model_names(args.model, config), force=args.force)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -94,7 +78,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         config.decoding.eos_penalty_grid = []  # an explicit penalty replaces the calibrated one
     table = evaluate_models(
         config, _model_names(args.model, config), split=args.split, max_examples=args.max_examples,
-        with_codebleu=args.codebleu, jobs=_decode_jobs(args),
+        with_codebleu=args.codebleu,
     )
     print(table)
 
@@ -118,14 +102,14 @@ def cmd_run_all(args: argparse.Namespace) -> None:
     """The whole pipeline of a profile."""
     from .pipeline import run_all
 
-    run_all(args.profile, force=args.force, skip_notebooks=args.skip_notebooks, jobs=_decode_jobs(args))
+    run_all(args.profile, force=args.force, skip_notebooks=args.skip_notebooks)
 
 
 def cmd_seeds(args: argparse.Namespace) -> None:
     """Train and evaluate a profile with several seeds and report the spread."""
     from .pipeline import run_seeds
 
-    print(run_seeds(args.profile, args.seeds, split=args.split, max_examples=args.max_examples, jobs=_decode_jobs(args)))
+    print(run_seeds(args.profile, args.seeds, split=args.split, max_examples=args.max_examples))
 
 
 def cmd_ablate(args: argparse.Namespace) -> None:
@@ -155,7 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(train)
     train.add_argument("--model", default="all", choices=MODEL_CHOICES)
     train.add_argument("--force", action="store_true", help="retrain from scratch instead of resuming")
-    _add_decode_jobs(train)
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate trained models and baselines")
@@ -169,7 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--eos-penalty", type=float, help="subtracted from log p(<eos>) (default: the config's)")
     evaluate.add_argument("--no-repeat-ngram", type=int, help="block repeated n-grams of this size, 0: off")
     evaluate.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
-    _add_decode_jobs(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
     visualize = commands.add_parser("visualize", help="attention heatmaps and statistics")
@@ -189,7 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
     seeds.add_argument("--split", default="test")
     seeds.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
-    _add_decode_jobs(seeds)
     seeds.set_defaults(func=cmd_seeds)
 
     ablate = commands.add_parser("ablate", help="one change at a time against a profile (validation BLEU)")
@@ -203,7 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
     run_all.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     run_all.add_argument("--force", action="store_true", help="retrain models that are already trained")
     run_all.add_argument("--skip-notebooks", action="store_true", help="stop after evaluation")
-    _add_decode_jobs(run_all)
     run_all.set_defaults(func=cmd_run_all)
     return parser
 

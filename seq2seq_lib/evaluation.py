@@ -28,7 +28,6 @@ from .experiment import (
 )
 from .io_utils import read_json, write_json, write_text
 from .models.base import Seq2Seq
-from .parallel import DecodePool, decode_pool
 from .preprocess import Preprocessor
 from .progress import tqdm
 
@@ -47,30 +46,26 @@ class Generation:
 
 def generate(
     model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
-    batch_size: int = 64, desc: str = "decode", pool: DecodePool | None = None,
+    batch_size: int = 64, desc: str = "decode",
 ) -> Generation:
-    """Decode every record's docstring with a model (order preserved), in `pool`'s workers when one is given."""
+    """Decode every record's docstring with a model (order preserved)."""
     dataset, _ = encode_records(records, preprocessor)  # no limits: every pair counts
     hypotheses: list[str] = [""] * len(records)
     started = time.perf_counter()
-    batches = list(make_loader(dataset, batch_size, shuffle=False, seed=0))
-    if pool is None:
-        options = decoding.search_options(preprocessor)
-        outputs = (decode(model, b.src.to(device), b.src_lengths, **options).tokens for b in batches)
-    else:
-        outputs = pool.map(batches, decoding)
-    for batch, tokens_of_batch in zip(batches, tqdm(outputs, total=len(batches), desc=desc, leave=False)):
-        for index, tokens in zip(batch.indices.tolist(), tokens_of_batch):
+    loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
+    for batch in tqdm(loader, desc=desc, leave=False):
+        batch = batch.to(device)
+        result = decode(model, batch.src, batch.src_lengths, **decoding.search_options(preprocessor))
+        for index, tokens in zip(batch.indices.tolist(), result.tokens):
             hypotheses[dataset.indices[index]] = preprocessor.decode_tgt(tokens)
     return Generation(hypotheses, time.perf_counter() - started)
 
 
 def validation_scores(
-    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
-    pool: DecodePool | None = None,
+    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
 ) -> dict[str, float]:
     """Corpus BLEU, the share of outputs that parse and the BLEU of those alone, decoding the records (selection, calibration)."""
-    hypotheses = generate(model, preprocessor, records, decoding, device, desc="validation", pool=pool).hypotheses
+    hypotheses = generate(model, preprocessor, records, decoding, device, desc="validation").hypotheses
     references = [r["func_code_string"] for r in records]
     parsing = metrics.parsing_only(hypotheses)
     return {
@@ -169,9 +164,7 @@ def evaluate_baselines(config: Config, records: list[dict]) -> dict[str, list[st
     }
 
 
-def _calibration(
-    config: Config, loaded: LoadedModel, paths: RunPaths, device: torch.device, jobs: int = 1
-) -> dict[str, Any] | None:
+def _calibration(config: Config, loaded: LoadedModel, paths: RunPaths, device: torch.device) -> dict[str, Any] | None:
     """The model's calibration under config.decoding; a local checkpoint without one is calibrated now (and keeps it).
 
     Shipped weights are never rewritten: without a matching calibration they decode with the configured penalty.
@@ -184,7 +177,7 @@ def _calibration(
 
         print(f"[evaluate] {loaded.name}: calibrating the <eos> penalty for these decoding settings on validation")
         pairs = validation_records(config)[: config.decoding.calibration_pairs]
-        calibration = calibrate_checkpoint(loaded.path, config, pairs, device, jobs)
+        calibration = calibrate_checkpoint(loaded.path, config, pairs, device)
         for line in calibration_report(calibration):
             print(f"[evaluate] {loaded.name}: {line}")
         return calibration
@@ -195,12 +188,9 @@ def _calibration(
 
 def evaluate_models(
     config: Config, names: list[str], split: str = "test", max_examples: int | None = None,
-    out_dir: Path | None = None, baselines: bool = True, with_codebleu: bool = False, jobs: int = 1,
+    out_dir: Path | None = None, baselines: bool = True, with_codebleu: bool = False,
 ) -> str:
-    """Evaluate models (and baselines) on a split; write results, tables and significance; return the Markdown table.
-
-    On the CPU, `jobs` > 1 decodes (and calibrates) in that many worker processes (seq2seq_lib.parallel).
-    """
+    """Evaluate models (and baselines) on a split; write results, tables and significance; return the Markdown table."""
     paths = run_paths(config)
     configure_threads(config)
     device = resolve_device(config.device)
@@ -210,12 +200,11 @@ def evaluate_models(
     for name in names:
         checkpoint = find_model_checkpoint(paths.run_dir, name, config.profile)
         loaded = load_model(checkpoint, device)
-        calibration = _calibration(config, loaded, paths, device, jobs)
+        calibration = _calibration(config, loaded, paths, device)
         if calibration is not None and calibration not in loaded.calibrations:
             loaded = load_model(checkpoint, device)  # calibrated just now: the checkpoint may have gained a length model
         decoding = config.decoding.calibrated([calibration] if calibration else [])
-        with decode_pool(loaded.model, loaded.preprocessor, device, jobs) as pool:
-            generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}", pool=pool)
+        generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, config.seed, with_codebleu)
         stats[name] = scored["stats"]
         extra = {

@@ -24,10 +24,9 @@ SHIPPED_PROFILE = "quick"
 
 
 def train_models(
-    config: Config, names: list[str], force: bool = False, progress: bool = True, calibrate: bool = True, jobs: int = 1
+    config: Config, names: list[str], force: bool = False, progress: bool = True, calibrate: bool = True
 ) -> dict[str, TrainResult]:
-    """Train (or resume, or reuse) each named model of a config on the same data, then calibrate its decoding
-    (in `jobs` worker processes on the CPU: seq2seq_lib.parallel)."""
+    """Train (or resume, or reuse) each named model of a config on the same data, then calibrate its decoding."""
     set_seed(config.seed)
     configure_threads(config)
     paths, device = run_paths(config), resolve_device(config.device)
@@ -43,7 +42,7 @@ def train_models(
         results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
         result = results[name]
         pairs = data.valid_records[: config.decoding.calibration_pairs]
-        calibration = calibrate_checkpoint(result.best_checkpoint, config, pairs, device, jobs) if calibrate else None
+        calibration = calibrate_checkpoint(result.best_checkpoint, config, pairs, device) if calibrate else None
         if calibration is not None:
             for line in calibration_report(calibration):
                 print(f"[train] {name}: {line}")
@@ -68,8 +67,8 @@ def _stage(name: str, timings: dict[str, float], action: Callable[[], object]) -
     return result
 
 
-def run_all(profile: str, force: bool = False, skip_notebooks: bool = False, jobs: int = 1) -> dict[str, float]:
-    """Run every stage of a profile and print a summary; returns seconds per stage (`jobs`: decoding processes)."""
+def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, float]:
+    """Run every stage of a profile and print a summary; returns seconds per stage."""
     from .checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
     from .corpus import build_corpus
     from .evaluation import evaluate_models
@@ -82,8 +81,8 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False, job
     corpus_dir = resolve_path(config.data.corpus_dir)
     if config.data.source == "local" and not (corpus_dir / "test.jsonl.gz").is_file():
         _stage("corpus", timings, lambda: build_corpus(resolve_path("data/packages.txt"), corpus_dir, resolve_path("data/cache")))
-    _stage("train", timings, lambda: train_models(config, list(config.models), force=force, jobs=jobs))
-    table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test", jobs=jobs))
+    _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
+    table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
     if profile == SHIPPED_PROFILE:
         for name in config.models:
             checkpoint, shipped = paths.model_dir(name) / "checkpoint.pt", SHIPPED_WEIGHTS_DIR / profile / f"{name}.pt"
@@ -102,10 +101,8 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False, job
     return timings
 
 
-def run_seeds(
-    profile: str, seeds: list[int], split: str = "test", max_examples: int | None = None, jobs: int = 1
-) -> str:
-    """Train and evaluate every model of a profile once per seed (`jobs`: decoding processes); write the spread.
+def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples: int | None = None) -> str:
+    """Train and evaluate every model of a profile once per seed; write the spread as a table.
 
     Finished seeds are reused: trained runs resume, and a seed's evaluation is kept once written
     (delete `results/<profile>/seeds/seed<N>` to evaluate it again).
@@ -118,9 +115,9 @@ def run_seeds(
     for seed in seeds:
         config = load_config(profile_config_path(profile), {"seed": seed})
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
-        train_models(config, list(config.models), jobs=jobs)
+        train_models(config, list(config.models))
         if not (out_dir / f"summary_{split}.json").is_file():
-            evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False, jobs=jobs)
+            evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
         for summary in load_summaries(out_dir, split):
             for key, label in metrics.items():
                 value = summary["metrics"].get(key)  # absent from summaries written before the metric existed

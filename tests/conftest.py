@@ -27,27 +27,3 @@ def smoke_run():
     train_models(config, list(config.models), force=True, progress=False)
     evaluate_models(config, list(config.models), split="test")
     return config
-
-
-TINY = {  # a model small enough to train in seconds, on a corner of the committed sample
-    "profile": "unit", "data.max_train_pairs": 96, "data.max_valid_pairs": 24, "data.max_tgt_len": 60,
-    "data.src_vocab_size": 200, "data.tgt_vocab_size": 200, "model.emb_dim": 16, "model.hidden_dim": 16,
-    "training.epochs": 2, "decoding.max_len": 40,
-}
-
-
-@pytest.fixture(scope="session")
-def train_tiny_attention():
-    """A function (folder, config overrides) -> (config, checkpoint path, validation records) that trains a tiny
-    attention model for two epochs on the smoke profile with TINY and the overrides."""
-    from seq2seq_lib.config import load_config, profile_config_path
-    from seq2seq_lib.experiment import RunPaths, prepare_training_data
-    from seq2seq_lib.training import train_model
-
-    def train(root, overrides):
-        config = load_config(profile_config_path("smoke"), {**TINY, **overrides})
-        data = prepare_training_data(config, RunPaths(root, config.profile, config.seed))
-        result = train_model("attention", config, data, root / "attention", progress=False)
-        return config, result.best_checkpoint, data.valid_records
-
-    return train

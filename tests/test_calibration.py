@@ -11,18 +11,26 @@ from seq2seq_lib.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import END_WHEN_PARSES, DecodingConfig, load_config, profile_config_path
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.evaluation import validation_scores
+from seq2seq_lib.experiment import RunPaths, prepare_training_data
 from seq2seq_lib.io_utils import read_json
+from seq2seq_lib.training import train_model
 
 GRID = [0.0, 1.5, 4.0]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, train_tiny_attention):
+def trained(tmp_path_factory):
     """A tiny attention model trained for two epochs, with its validation records."""
-    config, checkpoint, valid = train_tiny_attention(tmp_path_factory.mktemp("calibration"), {
-        "decoding.method": "greedy", "decoding.eos_penalty_grid": GRID, "decoding.calibration_pairs": 12,
+    root = tmp_path_factory.mktemp("calibration")
+    config = load_config(profile_config_path("smoke"), {
+        "profile": "unit", "data.max_train_pairs": 96, "data.max_valid_pairs": 24, "data.max_tgt_len": 60,
+        "data.src_vocab_size": 200, "data.tgt_vocab_size": 200, "model.emb_dim": 16, "model.hidden_dim": 16,
+        "training.epochs": 2, "decoding.method": "greedy", "decoding.max_len": 40, "decoding.eos_penalty_grid": GRID,
+        "decoding.calibration_pairs": 12,
     })
-    return config, checkpoint, valid[:12]
+    data = prepare_training_data(config, RunPaths(root, config.profile, config.seed))
+    result = train_model("attention", config, data, root / "attention", progress=False)
+    return config, result.best_checkpoint, data.valid_records[:12]
 
 
 def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatch):
@@ -65,7 +73,7 @@ def test_other_decoding_settings_get_their_own_calibration(trained):
 def test_the_calibration_objective_decides_between_length_and_working_code(trained, monkeypatch):
     config, path, records = trained
     table = {0.0: (5.0, 0.9, 2.0), 1.5: (8.0, 0.8, 1.5), 4.0: (9.0, 0.3, 1.0)}  # BLEU, parse share, parsing BLEU
-    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device, pool=None: dict(
+    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: dict(
         zip(("bleu", "parses", "parsing_bleu"), table[decoding.eos_penalty])))
     loaded = load_model(path)
 
@@ -188,7 +196,7 @@ def test_aiming_at_the_predicted_length_competes_with_one_penalty_throughout(tra
     aimed = replace(config.decoding, length_target=True, eos_penalty_grid=[0.0, 3.0], eos_bonus_grid=[1.0])
 
     def choose(table):
-        monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device, pool=None: {
+        monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: {
             "bleu": table[(decoding.length_target, decoding.eos_penalty)], "parses": 1.0, "parsing_bleu": 0.0})
         chosen = calibration.calibrate(loaded.model, loaded.preprocessor, records, aimed, "cpu")
         chosen["key"] = aimed.calibration_key()
@@ -223,7 +231,7 @@ def test_evaluation_decodes_with_the_length_model_its_own_calibration_just_fitte
     payload["calibrations"] = []
     fresh = evaluation.run_paths(config).model_dir("attention") / "checkpoint.pt"
     save_checkpoint(fresh, payload)
-    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device, pool=None: {
+    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: {
         "bleu": 2.0 if decoding.length_target else 1.0, "parses": 1.0, "parsing_bleu": 0.0})  # aiming wins
     try:
         outputs = {}

@@ -14,7 +14,6 @@ from seq2seq_lib.cli import main
         (["train", "--config", "configs/missing.yaml"], "config file not found"),
         (["evaluate", "--profile", "smoke", "--split", "dev"], "unknown split 'dev'"),
         (["data", "stats", "--corpus-dir", "no/such/corpus"], "corpus not built"),
-        (["evaluate", "--profile", "smoke", "--decode-jobs", "0"], "--decode-jobs must be 1 or more"),
     ],
 )
 def test_bad_input_is_one_line(argv, message, capsys):
