@@ -766,7 +766,7 @@ ctx.table(metrics_frame(summaries), "05_comparison")
 ### Every profile side by side
 
 The same table for each profile that has been run on this machine or shipped with the project
-(`results/<profile>/`): the quick profile trains in about 40 minutes on 2 CPU cores, the full
+(`results/<profile>/`): the quick profile trains in about 50-65 minutes on 2 CPU cores, the full
 profile trains the same models for 12 epochs instead of 7 (the README states how each was run).
 Same test split, same metrics.
 """),
