@@ -28,6 +28,7 @@ from .checkpoints import load_model, read_checkpoint, save_checkpoint
 from .config import CALIBRATED, Config, DecodingConfig
 from .errors import UserError
 from .evaluation import validation_scores
+from .gain import GainScorer
 from .experiment import training_records
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
@@ -35,6 +36,8 @@ from .progress import tqdm
 
 
 OBJECTIVES: dict[str, Callable[[dict[str, float]], float]] = {
+    # the selection scalar: length-matched chrF docstring gain (seq2seq_lib.gain) x share of outputs that compile
+    "chrf_gain_x_compiles": lambda s: s["chrf_gain"] * s["compiles"],
     "bleu_x_parses": lambda s: s["bleu"] * s["parses"],
     "parsing_bleu": lambda s: s["parsing_bleu"],  # BLEU with every output that does not parse scored as empty
 }
@@ -48,19 +51,23 @@ def candidates(decoding: DecodingConfig) -> dict[str, dict[str, Any]]:
     also "penalty/bonus/scale" (penalty before the predicted length, bonus after it)."""
     penalties = sorted(float(p) for p in decoding.eos_penalty_grid)
     plain = {str(p): {"eos_penalty": p} for p in penalties}
-    if not decoding.length_target:
+    if decoding.length_target:
+        aimed = {
+            f"{p}/{b}/{s}": {"eos_penalty": p, "eos_bonus": b, "target_scale": s}
+            for p, b, s in itertools.product(penalties, decoding.bonus_grid(), decoding.scale_grid())
+        }
+        plain = {**{label: {**values, "length_target": False} for label, values in plain.items()},
+                 **{label: {**values, "length_target": True} for label, values in aimed.items()}}
+    if not decoding.method_grid:
         return plain
-    aimed = {
-        f"{p}/{b}/{s}": {"eos_penalty": p, "eos_bonus": b, "target_scale": s}
-        for p, b, s in itertools.product(penalties, decoding.bonus_grid(), decoding.scale_grid())
-    }
-    return {**{label: {**values, "length_target": False} for label, values in plain.items()},
-            **{label: {**values, "length_target": True} for label, values in aimed.items()}}
+    return {f"{method} {label}": {"method": method, **values}
+            for method in sorted(decoding.method_grid) for label, values in plain.items()}
 
 
 def _preference(values: dict[str, Any]) -> tuple[float, ...]:
-    """Tie-break between equally scored candidates: no length target, then the smallest values."""
-    return (-float(values.get("length_target", False)), *(-v for k, v in values.items() if k != "length_target"))
+    """Tie-break between equally scored candidates: greedy, no length target, then the smallest values."""
+    return (-float(values.get("method") == "beam"), -float(values.get("length_target", False)),
+            *(-v for k, v in values.items() if k not in ("length_target", "method")))
 
 
 def calibrate(
@@ -70,8 +77,9 @@ def calibrate(
     if decoding.calibrate_by not in OBJECTIVES:
         raise UserError(f"decoding.calibrate_by must be one of {', '.join(OBJECTIVES)}, got {decoding.calibrate_by!r}")
     tried = candidates(decoding)
+    scorer = GainScorer([r["func_code_string"] for r in records], seed=0) if decoding.calibrate_by.startswith("chrf") else None
     scores = {
-        label: validation_scores(model, preprocessor, records, replace(decoding, **values), device)
+        label: validation_scores(model, preprocessor, records, replace(decoding, **values), device, scorer)
         for label, values in tqdm(tried.items(), desc="calibrate", leave=False)
     }
     objective = OBJECTIVES[decoding.calibrate_by]
@@ -82,6 +90,10 @@ def calibrate(
         "valid_bleu": {label: s["bleu"] for label, s in scores.items()},
         "valid_parses": {label: s["parses"] for label, s in scores.items()},
         "valid_parsing_bleu": {label: s["parsing_bleu"] for label, s in scores.items()},
+        "valid_compiles": {label: s["compiles"] for label, s in scores.items()},
+        **({"valid_chrf_gain": {label: s["chrf_gain"] for label, s in scores.items()},
+            "valid_chrf": {label: s["chrf"] for label, s in scores.items()}} if scorer else {}),
+        "objective": decoding.calibrate_by,
     }
 
 
@@ -112,7 +124,7 @@ def calibrate_checkpoint(
 
 def grid_edge_notice(calibration: dict[str, Any]) -> str | None:
     """A one-line notice when the chosen penalty is the largest one tried (a wider grid may score higher)."""
-    tried = sorted({float(label.split("/")[0]) for label in calibration["valid_bleu"]})
+    tried = sorted({float(label.split()[-1].split("/")[0]) for label in calibration["valid_bleu"]})
     if len(tried) < 2 or float(calibration["eos_penalty"]) < tried[-1]:
         return None
     return (
@@ -125,16 +137,28 @@ def calibration_report(calibration: dict[str, Any], shown: int = 8) -> list[str]
     """A line with the choice and the validation scores of the best `shown` candidates, plus the grid-edge notice."""
     parsing_bleu = calibration.get("valid_parsing_bleu", {})  # absent from calibrations stored before it existed
     parses = calibration["valid_parses"]
-    best = sorted(calibration["valid_bleu"], key=lambda label: -calibration["valid_bleu"][label] * parses[label])
-    tried = ", ".join(
-        f"{label}: BLEU {calibration['valid_bleu'][label]:.2f} x parses {parses[label]:.2f}"
-        + (f" (parsing outputs {parsing_bleu[label]:.2f})" if label in parsing_bleu else "")
-        for label in best[:shown]
-    )
+    if "valid_chrf_gain" in calibration:
+        gain, compiles = calibration["valid_chrf_gain"], calibration["valid_compiles"]
+        best = sorted(gain, key=lambda label: -gain[label] * compiles[label])
+        tried = ", ".join(
+            f"{label}: chrF gain {gain[label]:.2f} x compiles {compiles[label]:.2f} (chrF {calibration['valid_chrf'][label]:.2f})"
+            for label in best[:shown]
+        )
+        objective = "length-matched chrF gain x compiles"
+    else:
+        best = sorted(calibration["valid_bleu"], key=lambda label: -calibration["valid_bleu"][label] * parses[label])
+        tried = ", ".join(
+            f"{label}: BLEU {calibration['valid_bleu'][label]:.2f} x parses {parses[label]:.2f}"
+            + (f" (parsing outputs {parsing_bleu[label]:.2f})" if label in parsing_bleu else "")
+            for label in best[:shown]
+        )
+        objective = "BLEU x parses"
     chosen = ", ".join(f"{_NAMES[k]} {calibration[k]}" for k in CALIBRATED if k in calibration)
+    if "method" in calibration:
+        chosen = f"{calibration['method']} search, {chosen}"
     if "length_target" in calibration:
         chosen += ", aimed at the predicted length" if calibration["length_target"] else ", no length target"
-    more = f"; best {shown} of {len(best)} by BLEU x parses" if len(best) > shown else ""
+    more = f"; best {shown} of {len(best)} by {objective}" if len(best) > shown else ""
     lines = [f"{chosen} chosen on validation ({tried}{more})"]
     notice = grid_edge_notice(calibration)
     if notice:

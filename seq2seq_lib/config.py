@@ -81,7 +81,7 @@ class TrainingConfig:
 
 
 CALIBRATION_SETTINGS = (  # not decode() arguments
-    "eos_penalty_grid", "calibration_pairs", "end_when_parses", "calibrate_by",
+    "eos_penalty_grid", "calibration_pairs", "end_when_parses", "calibrate_by", "method_grid",
     "length_target", "target_scale", "eos_bonus_grid", "target_scale_grid", "syntax_guard",
 )
 CALIBRATED = ("eos_penalty", "eos_bonus", "target_scale")  # what a calibration chooses
@@ -95,6 +95,7 @@ class DecodingConfig:
     """How sequences are generated at evaluation time."""
 
     method: str = "beam"  # "greedy" or "beam"
+    method_grid: list[str] = field(default_factory=list)  # non-empty: calibration chooses the method too, per model
     beam_width: int = 5
     length_penalty: float = 0.6
     max_len: int = 200
@@ -104,7 +105,8 @@ class DecodingConfig:
     eos_penalty_grid: list[float] = field(default_factory=list)  # non-empty: each model's penalty is chosen
     calibration_pairs: int = 500  # from this grid by BLEU on that many validation pairs (seq2seq_lib.calibration)
     end_when_parses: bool = False  # allow <eos> only once the code so far parses (else at the best refused <eos>)
-    calibrate_by: str = "bleu_x_parses"  # what the penalty maximises: "bleu_x_parses" or "parsing_bleu" (unparsed = empty)
+    calibrate_by: str = "bleu_x_parses"  # what calibration maximises: "chrf_gain_x_compiles" (the selection scalar),
+                                         # "bleu_x_parses" or "parsing_bleu" (unparsed outputs scored as empty)
     length_target: bool = False  # aim each output at the length its docstring predicts (seq2seq_lib.length_model):
     eos_bonus: float = 0.0  # eos_penalty applies before that length, this bonus from there on,
     target_scale: float = 1.0  # at this multiple of the predicted length; calibration tries each combination of
@@ -115,6 +117,8 @@ class DecodingConfig:
     def calibration_key(self) -> dict[str, Any]:
         """What a calibration depends on: every search setting but the penalty it chooses, the grid, the pairs."""
         searched = {k: v for k, v in self.search_options().items() if k not in CALIBRATED}
+        if self.method_grid:
+            searched["method"] = sorted(self.method_grid)
         if self.end_when_parses:  # only when set: keys written before these options existed still match
             searched["end_when_parses"] = END_WHEN_PARSES
         if self.syntax_guard:
@@ -146,6 +150,8 @@ class DecodingConfig:
         chosen = {k: float(match[k]) for k in CALIBRATED if k in match}
         if "length_target" in match:  # whether aiming at the predicted length won
             chosen["length_target"] = bool(match["length_target"])
+        if "method" in match:  # greedy or beam, when calibration chose it
+            chosen["method"] = str(match["method"])
         return dataclasses.replace(self, **chosen)
 
     def search_options(self, preprocessor: Preprocessor | None = None) -> dict[str, Any]:

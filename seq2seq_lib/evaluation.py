@@ -10,23 +10,27 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from . import metrics
-from .baselines import RetrievalBaseline, TrivialBaseline
-from .batching import encode_records, make_loader
+from .baselines import RetrievalBaseline
+from .batching import EncodedDataset, encode_records, make_loader
 from .checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .config import Config, DecodingConfig
 from .decoding import decode
+from .gain import GainScorer, best_constants, derangement, normalise_code
 from .experiment import (
     RunPaths, configure_threads, load_records, resolve_device, run_paths, sample_records, training_records, validation_records,
 )
 from .io_utils import read_json, write_json, write_text
+from .losses import validate
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
 from .progress import tqdm
@@ -62,25 +66,39 @@ def generate(
 
 
 def validation_scores(
-    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
+    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
+    scorer: GainScorer | None = None,
 ) -> dict[str, float]:
-    """Corpus BLEU, the share of outputs that parse and the BLEU of those alone, decoding the records (selection, calibration)."""
+    """Decode the records and score them (selection, calibration): corpus BLEU, the share of outputs that parse, the
+    BLEU of those alone, the share that compile and, with a scorer of these records, chrF and its length-matched gain."""
     hypotheses = generate(model, preprocessor, records, decoding, device, desc="validation").hypotheses
     references = [r["func_code_string"] for r in records]
     parsing = metrics.parsing_only(hypotheses)
-    return {
+    scores = {
         "bleu": metrics.corpus_bleu(hypotheses, references),
         "parses": sum(map(bool, parsing)) / len(hypotheses) if hypotheses else 0.0,
         "parsing_bleu": metrics.corpus_bleu(parsing, references),
+        "compiles": metrics.compile_rate(hypotheses),
     }
+    if scorer is not None:
+        gains = scorer.scores(scorer.stats(hypotheses))
+        scores.update(chrf=gains["chrf"], chrf_gain=gains["chrf_gain"])
+    return scores
 
 
-def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: bool = False) -> dict[str, Any]:
-    """Headline metrics with 95% bootstrap intervals, length breakdowns and per-example scores."""
-    references = [r["func_code_string"] for r in records]
+def score(hypotheses: list[str], records: list[dict], scorer: GainScorer, seed: int, with_codebleu: bool = False) -> dict[str, Any]:
+    """Headline metrics with 95% bootstrap intervals, docstring gains, length breakdowns and per-example scores.
+
+    Every output is scored against the normalised reference (`gain.normalise_code`), as the models' targets are.
+    """
     result = metrics.evaluate_outputs(
-        hypotheses, references, n_resamples=BOOTSTRAP_RESAMPLES, seed=seed, with_codebleu=with_codebleu
+        hypotheses, scorer.references, n_resamples=BOOTSTRAP_RESAMPLES, seed=seed, with_codebleu=with_codebleu
     )
+    gain_stats = scorer.stats(hypotheses)
+    result["metrics"].update(scorer.scores(gain_stats))
+    result["metrics"]["compiles"] = metrics.compile_rate(hypotheses)
+    result["metrics"]["name_recall"] = metrics.name_recall(hypotheses, scorer.references)
+    result["ci"].update(scorer.intervals(gain_stats, BOOTSTRAP_RESAMPLES, seed))
     for example, record in zip(result["per_example"], records):
         example["doc_len"] = len(record["func_documentation_tokens"])
     return {
@@ -89,7 +107,7 @@ def score(hypotheses: list[str], records: list[dict], seed: int, with_codebleu: 
         "by_docstring_length": metrics.breakdown_by_length(result["per_example"], "doc_len", DOC_LENGTH_EDGES),
         "by_code_length": metrics.breakdown_by_length(result["per_example"], "ref_len", CODE_LENGTH_EDGES),
         "per_example": result["per_example"],
-        "stats": metrics.stats_matrix(result["per_example"]),
+        "stats": gain_stats,
     }
 
 
@@ -110,26 +128,56 @@ def write_results(path: Path, system: str, scored: dict[str, Any], records: list
     return summary
 
 
-def _table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per system for the comparison table."""
+# The comparison table's columns: scores 0-100, shares in percent, losses in nats per code piece ("" where none).
+TABLE_COLUMNS = (
+    "system", "chrf", "chrf_lo", "chrf_hi", "chrf_gain", "chrf_gain_lo", "chrf_gain_hi", "chrf_gain_plain",
+    "bleu", "bleu_gain", "bleu_gain_plain", "bleu_no_layout", "compiles", "parses", "distinct", "name_recall",
+    "length_ratio", "loss_true", "loss_shuffled",
+)
+MARKDOWN_HEADERS = {
+    "chrf": "chrF [95% CI]", "chrf_gain": "chrF gain, length-matched [95% CI]", "chrf_gain_plain": "chrF gain",
+    "bleu": "BLEU", "bleu_gain": "BLEU gain, length-matched", "bleu_gain_plain": "BLEU gain",
+    "bleu_no_layout": "BLEU without layout", "compiles": "compiles %", "parses": "parses %", "distinct": "distinct %",
+    "name_recall": "name recall %", "length_ratio": "length ratio", "loss_true": "loss (nats)",
+    "loss_shuffled": "loss, docstrings shuffled",
+}
+
+
+def table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per system with the plain numeric columns of `TABLE_COLUMNS` (what comparison.csv holds)."""
     rows = []
     for s in summaries:
         m, ci = s["metrics"], s["ci95"]
         rows.append({
             "system": s["system"],
-            "BLEU": round(m["bleu"], 2),
-            "BLEU 95% CI": f"{ci['bleu'][0]:.2f}-{ci['bleu'][1]:.2f}",
-            metrics.PARSING_BLEU_LABEL: round(m["bleu_parsing_only"], 2) if "bleu_parsing_only" in m else "",
-            "token acc %": round(100 * m["token_accuracy"], 1),
-            "exact %": round(100 * m["exact_match"], 2),
-            "parses %": round(100 * m["syntax_valid"], 1),
-            "distinct %": round(100 * m["distinct_share"], 1),
-            "length ratio": round(m["length_ratio"], 2),
-            "params": s.get("parameters", ""),
-            "train min": round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "",
-            "decode sent/s": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "",
+            "chrf": round(m["chrf"], 2), "chrf_lo": round(ci["chrf"][0], 2), "chrf_hi": round(ci["chrf"][1], 2),
+            "chrf_gain": round(m["chrf_gain"], 2), "chrf_gain_lo": round(ci["chrf_gain"][0], 2),
+            "chrf_gain_hi": round(ci["chrf_gain"][1], 2), "chrf_gain_plain": round(m["chrf_gain_plain"], 2),
+            "bleu": round(m["bleu"], 2), "bleu_gain": round(m["bleu_gain"], 2),
+            "bleu_gain_plain": round(m["bleu_gain_plain"], 2), "bleu_no_layout": round(m["bleu_no_layout"], 2),
+            "compiles": round(100 * m["compiles"], 1), "parses": round(100 * m["syntax_valid"], 1),
+            "distinct": round(100 * m["distinct_share"], 1), "name_recall": round(100 * m["name_recall"], 1),
+            "length_ratio": round(m["length_ratio"], 2),
+            "loss_true": round(s["loss_true"], 3) if s.get("loss_true") is not None else "",
+            "loss_shuffled": round(s["loss_shuffled"], 3) if s.get("loss_shuffled") is not None else "",
         })
     return rows
+
+
+def markdown_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The comparison rows for reading: intervals joined to their values, readable headers."""
+    out = []
+    for row in rows:
+        readable = {"system": row["system"]}
+        for column in TABLE_COLUMNS[1:]:
+            if column.endswith(("_lo", "_hi")):
+                continue
+            value = row[column]
+            if f"{column}_lo" in row:
+                value = f"{value:.2f} [{row[f'{column}_lo']:.2f}, {row[f'{column}_hi']:.2f}]"
+            readable[MARKDOWN_HEADERS[column]] = value
+        out.append(readable)
+    return out
 
 
 def format_markdown(rows: list[dict[str, Any]]) -> str:
@@ -141,26 +189,58 @@ def format_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def write_table(rows: list[dict[str, Any]], out_dirs: list[Path], stem: str = "comparison") -> str:
-    """Write the comparison table as CSV and Markdown into each folder; returns the Markdown."""
+    """Write the comparison rows as CSV and (readable) Markdown into each folder; returns the Markdown."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    markdown = format_markdown(rows)
+    markdown = format_markdown(markdown_rows(rows))
     for out in out_dirs:
         write_text(out / f"{stem}.csv", buffer.getvalue())
         write_text(out / f"{stem}.md", markdown)
     return markdown
 
 
-def evaluate_baselines(config: Config, records: list[dict]) -> dict[str, list[str]]:
-    """Retrieval and trivial baseline outputs for the records, fit on the same training data."""
+CONSTANT_CANDIDATES = 300
+BASELINE_FOLDERS = {"retrieval": "retrieval", "constant (chrF)": "constant-chrf", "constant (BLEU)": "constant-bleu"}
+
+
+def choose_constants(config: Config, results_dir: Path, save: bool = True) -> dict[str, Any]:
+    """The best constant outputs by chrF and by BLEU: a seeded sample of training functions, scored on validation alone.
+
+    The choice is kept in `results_dir/constants.json` (`save`) and reused while the seed and the number of
+    candidates match.
+    """
+    path = results_dir / "constants.json"
+    if path.is_file():
+        saved = read_json(path)
+        if saved.get("seed") == config.seed and saved.get("candidates") == CONSTANT_CANDIDATES:
+            return saved
+    train = training_records(config)
+    picked = random.Random(config.seed).sample(range(len(train)), min(CONSTANT_CANDIDATES, len(train)))
+    valid = load_records(config, "valid")
+    print(f"[evaluate] choosing the best constant outputs: {len(picked)} training functions on {len(valid)} validation pairs")
+    chosen = best_constants([train[i]["func_code_string"] for i in picked], [r["func_code_string"] for r in valid])
+    saved = {
+        "seed": config.seed, "candidates": len(picked), "validation_pairs": len(valid),
+        **{metric: {"code": c["code"], "train_index": picked[c["index"]], "func_name": train[picked[c["index"]]]["func_name"],
+                    "valid_score": c["score"]} for metric, c in chosen.items()},
+    }
+    if save:
+        write_json(path, saved)
+    return saved
+
+
+def evaluate_baselines(config: Config, records: list[dict], results_dir: Path, save: bool = True) -> dict[str, list[str]]:
+    """Retrieval and the two best constants' outputs for the records (training code as the models' targets see it)."""
     train = training_records(config)
     docs, codes = [r["func_documentation_string"] for r in train], [r["func_code_string"] for r in train]
     queries = [r["func_documentation_string"] for r in records]
+    constants = choose_constants(config, results_dir, save)
     return {
-        "retrieval (TF-IDF)": RetrievalBaseline.fit(docs, codes).predict(queries),
-        "trivial (most common body)": TrivialBaseline.fit(codes).predict(queries),
+        "retrieval": [normalise_code(code) for code in RetrievalBaseline.fit(docs, codes).predict(queries)],
+        "constant (chrF)": [constants["chrf"]["code"]] * len(records),
+        "constant (BLEU)": [constants["bleu"]["code"]] * len(records),
     }
 
 
@@ -186,16 +266,42 @@ def _calibration(config: Config, loaded: LoadedModel, paths: RunPaths, device: t
     return None
 
 
+@torch.inference_mode()
+def teacher_forced_losses(loaded: LoadedModel, records: list[dict], config: Config, seed: int, device: torch.device) -> tuple[float, float]:
+    """Mean teacher-forced loss (nats per code piece) of the records with their own docstrings and with the docstrings
+    deranged (each code after another pair's docstring), within the training length limits: how much the model
+    uses its input, whatever the search."""
+    dataset, _ = encode_records(records, loaded.preprocessor, config.data.max_src_len, config.data.max_tgt_len)
+    true = validate(loaded.model, dataset, config.training.batch_size, device)["valid_loss"]
+    perm = derangement(len(dataset), np.random.default_rng(seed))
+    shuffled = EncodedDataset([(dataset.pairs[j][0], dataset.pairs[i][1]) for i, j in enumerate(perm)], dataset.indices)
+    return true, validate(loaded.model, shuffled, config.training.batch_size, device)["valid_loss"]
+
+
+def _significance(systems: dict[str, np.ndarray], scorer: GainScorer, seed: int) -> dict[str, dict[str, Any]]:
+    """Paired bootstrap tests of every pair of systems on chrF and on length-matched chrF gain."""
+    return {
+        f"{a} vs {b}": {
+            metric: metrics.paired_bootstrap(systems[a], systems[b], scorer.metrics[metric], BOOTSTRAP_RESAMPLES, seed)
+            for metric in ("chrf", "chrf_gain")
+        }
+        for a, b in itertools.combinations(systems, 2)
+    }
+
+
 def evaluate_models(
     config: Config, names: list[str], split: str = "test", max_examples: int | None = None,
-    out_dir: Path | None = None, baselines: bool = True, with_codebleu: bool = False,
+    out_dir: Path | None = None, baselines: bool = True, with_codebleu: bool = False, records: list[dict] | None = None,
 ) -> str:
-    """Evaluate models (and baselines) on a split; write results, tables and significance; return the Markdown table."""
+    """Evaluate models (and baselines) on a split, or on `records` given; write results, tables and significance;
+    return the Markdown table."""
     paths = run_paths(config)
     configure_threads(config)
     device = resolve_device(config.device)
-    records = sample_records(load_records(config, split), max_examples)  # the same pairs for every config
+    if records is None:
+        records = sample_records(load_records(config, split), max_examples)  # the same pairs for every config
     out_dir = out_dir or (paths.results_dir if split == "test" else paths.results_dir / split)
+    scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
     summaries, stats = [], {}
     for name in names:
         checkpoint = find_model_checkpoint(paths.run_dir, name, config.profile)
@@ -205,8 +311,9 @@ def evaluate_models(
             loaded = load_model(checkpoint, device)  # calibrated just now: the checkpoint may have gained a length model
         decoding = config.decoding.calibrated([calibration] if calibration else [])
         generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
-        scored = score(generation.hypotheses, records, config.seed, with_codebleu)
+        scored = score(generation.hypotheses, records, scorer, config.seed, with_codebleu)
         stats[name] = scored["stats"]
+        loss_true, loss_shuffled = teacher_forced_losses(loaded, records, config, config.seed, device)
         extra = {
             "split": split,
             "checkpoint": str(loaded.path.relative_to(paths.root) if loaded.path.is_relative_to(paths.root) else loaded.path),
@@ -218,21 +325,22 @@ def evaluate_models(
             "train_seconds": loaded.train_seconds,
             "epochs": len(loaded.history),
             "sentences_per_second": len(records) / max(generation.seconds, 1e-9),
+            "loss_true": loss_true,
+            "loss_shuffled": loss_shuffled,
         }
         summaries.append(write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra))
-        print(f"[evaluate] {name}: BLEU {scored['metrics']['bleu']:.2f} on {len(records)} {split} pairs")
-    for system, hypotheses in (evaluate_baselines(config, records) if baselines else {}).items():
-        scored = score(hypotheses, records, config.seed, with_codebleu)
-        folder = system.split(" ")[0]
+        m = scored["metrics"]
+        print(f"[evaluate] {name}: chrF {m['chrf']:.2f}, length-matched chrF gain {m['chrf_gain']:.2f}, "
+              f"BLEU {m['bleu']:.2f}, compiles {100 * m['compiles']:.1f}% on {len(records)} {split} pairs")
+    for system, hypotheses in (evaluate_baselines(config, records, paths.results_dir, save=out_dir == paths.results_dir) if baselines else {}).items():
+        scored = score(hypotheses, records, scorer, config.seed, with_codebleu)
+        stats[system] = scored["stats"]
+        folder = BASELINE_FOLDERS[system]
         summaries.append(write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, {"split": split}))
-    significance = {
-        f"{a} vs {b}": metrics.paired_bootstrap(stats[a], stats[b], n_resamples=BOOTSTRAP_RESAMPLES, seed=config.seed)
-        for a, b in itertools.combinations(names, 2)
-    }
-    write_json(out_dir / f"significance_{split}.json", significance)
+    write_json(out_dir / f"significance_{split}.json", _significance(stats, scorer, config.seed))
     write_json(out_dir / f"summary_{split}.json", summaries)
     table_dirs = [out_dir, paths.figures_dir] if out_dir == paths.results_dir else [out_dir]
-    return write_table(_table_rows(summaries), table_dirs, stem="comparison" if split == "test" else f"comparison_{split}")
+    return write_table(table_rows(summaries), table_dirs, stem="comparison" if split == "test" else f"comparison_{split}")
 
 
 def load_summaries(results_dir: Path, split: str = "test") -> list[dict[str, Any]]:

@@ -10,12 +10,16 @@ bonus of `models/copy.py`: a few additions per row) is added to each chunk's log
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .batching import EncodedDataset, make_loader
+from .metrics import teacher_forced_accuracy
+from .models.base import Seq2Seq
 from .models.copy import SparseLogitBias
 from .vocab import PAD_ID
 
@@ -99,3 +103,19 @@ def linear_cross_entropy(
         features[keep], projection.weight, projection.bias, targets[keep], label_smoothing, index, value
     )
     return loss, int(keep.sum())
+
+
+@torch.inference_mode()
+def validate(model: Seq2Seq, dataset: EncodedDataset, batch_size: int, device: torch.device) -> dict[str, float]:
+    """Teacher-forced validation loss, perplexity and next-token accuracy over a dataset."""
+    model.eval()
+    total_loss, total_tokens, correct = 0.0, 0, 0
+    for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
+        batch = batch.to(device)
+        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
+        loss, tokens = sequence_loss(logits, batch.tgt_out)
+        total_loss += loss.item() * tokens
+        total_tokens += tokens
+        correct += teacher_forced_accuracy(logits, batch.tgt_out, PAD_ID)[0]
+    mean = total_loss / max(total_tokens, 1)
+    return {"valid_loss": mean, "valid_ppl": math.exp(min(mean, 50.0)), "valid_token_acc": correct / max(total_tokens, 1)}

@@ -322,6 +322,28 @@ def parses(code: str) -> bool:
     return True
 
 
+def compiles(code: str) -> bool:
+    """True when the output is non-empty and `compile(code, "<generated>", "exec")` accepts it (warnings silenced).
+
+    Stricter than `parses`: it also rejects what the compiler checks after parsing, such as a repeated
+    argument name (`def f(a, a)`) or keyword argument, or `return` outside a function.
+    """
+    if not code.strip():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(code, "<generated>", "exec")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    return True
+
+
+def compile_rate(outputs: Sequence[str]) -> float:
+    """Share of outputs that `compiles` accepts (0 for no outputs)."""
+    return sum(map(compiles, outputs)) / len(outputs) if outputs else 0.0
+
+
 def parsing_only(outputs: Sequence[str], parsed: Sequence[bool] | None = None) -> list[str]:
     """The outputs with every one that does not parse replaced by "" (`parsed`: the checks, when already made)."""
     parsed = list(map(parses, outputs)) if parsed is None else parsed

@@ -28,14 +28,12 @@ from .errors import UserError
 from .evaluation import format_markdown
 from .experiment import PROJECT_ROOT, RunPaths, configure_threads, run_paths
 from .io_utils import read_json, write_text
-from .metrics import PARSING_BLEU_LABEL
 from .preprocess import Preprocessor
 from .tokenization import DEDENT, INDENT, NEWLINE
 from .visualize import STYLE, save_figure
 from .vocab import PAD_ID
 
 INLINE_DPI = 100  # figures shown in the notebook: sharp enough, small enough to keep notebooks light
-BASELINE_FOLDERS = {"retrieval (TF-IDF)": "retrieval", "trivial (most common body)": "trivial"}
 
 
 @dataclass(frozen=True)
@@ -124,18 +122,29 @@ def _with_ci(summary: Mapping[str, Any], metric: str, scale: float, digits: int)
     return f"{value:.{digits}f} [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
 
 
+def _loss_text(summary: Mapping[str, Any]) -> str:
+    """'3.11 / 3.52': teacher-forced loss with the true and with shuffled docstrings ('-' for baselines)."""
+    if summary.get("loss_true") is None:
+        return "-"
+    return f"{summary['loss_true']:.3f} / {summary['loss_shuffled']:.3f}"
+
+
 def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Test metrics with 95% CIs, size and speed, one row per system (evaluation summaries or results)."""
+    """Test metrics with 95% CIs, docstring gains, validity, size and speed, one row per system (summaries or results)."""
     rows = []
     for s in summaries:
+        m = s["metrics"]
         rows.append({
             "system": s["system"],
-            "BLEU [95% CI]": _with_ci(s, "bleu", 1.0, 2),
-            PARSING_BLEU_LABEL: round(s["metrics"].get("bleu_parsing_only", float("nan")), 2),
-            "token acc % [95% CI]": _with_ci(s, "token_accuracy", 100.0, 1),
-            "parses % [95% CI]": _with_ci(s, "syntax_valid", 100.0, 1),
-            "exact %": round(100 * s["metrics"]["exact_match"], 2),
-            "distinct %": round(100 * s["metrics"]["distinct_share"], 1),
+            "chrF [95% CI]": _with_ci(s, "chrf", 1.0, 2),
+            "chrF gain, length-matched [95% CI]": _with_ci(s, "chrf_gain", 1.0, 2),
+            "chrF gain": round(m["chrf_gain_plain"], 2),
+            "BLEU": round(m["bleu"], 2),
+            "BLEU gain, length-matched": round(m["bleu_gain"], 2),
+            "BLEU without layout": round(m["bleu_no_layout"], 2),
+            "compiles %": round(100 * m["compiles"], 1),
+            "distinct %": round(100 * m["distinct_share"], 1),
+            "loss: own / shuffled docstrings": _loss_text(s),
             "parameters": f"{s['parameters']:,}" if s.get("parameters") else "-",
             "training (min)": round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "-",
             "decoding (pairs/s)": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "-",
@@ -144,11 +153,14 @@ def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.DataFrame:
-    """The comparison tables of every profile that has test results, stacked with a profile column."""
+    """The comparison tables of every profile whose test results have the docstring gains, stacked with a profile column.
+
+    Results written before the gains existed are left out (`stale_profiles` names them).
+    """
     frames = []
     for profile in profiles:
         summary = root / "results" / profile / "summary_test.json"
-        if summary.is_file():
+        if summary.is_file() and profile not in stale_profiles([profile], root):
             frames.append(metrics_frame(read_json(summary)).assign(profile=profile))
     if not frames:
         return pd.DataFrame()
@@ -156,19 +168,34 @@ def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.Dat
     return frame[["profile", *frame.columns.drop("profile")]]
 
 
-def significance_frame(significance: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """The paired bootstrap tests (significance_test.json) as a table, one row per pair of models."""
+def stale_profiles(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> list[str]:
+    """The profiles whose committed test results predate the docstring gains (no chrF in their summaries)."""
+    stale = []
+    for profile in profiles:
+        summary = root / "results" / profile / "summary_test.json"
+        if summary.is_file() and any("chrf" not in s["metrics"] for s in read_json(summary)):
+            stale.append(profile)
+    return stale
+
+
+SIGNIFICANCE_METRICS = {"chrf": "chrF", "chrf_gain": "chrF gain, length-matched"}
+
+
+def significance_frame(significance: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pd.DataFrame:
+    """The paired bootstrap tests (significance_test.json) as a table, one row per pair of systems and metric."""
     rows = []
-    for pair, r in significance.items():
-        rows.append({
-            "pair (A vs B)": pair,
-            "BLEU A": round(r["metric_a"], 2),
-            "BLEU B": round(r["metric_b"], 2),
-            "A - B": round(r["delta"], 2),
-            "95% CI of A - B": f"[{r['delta_low']:.2f}, {r['delta_high']:.2f}]",
-            "A better in % of resamples": round(100 * r["win_rate"], 1),
-            "significant (5%)": "yes" if r["delta_low"] > 0 or r["delta_high"] < 0 else "no",
-        })
+    for pair, tests in significance.items():
+        for metric, r in tests.items():
+            rows.append({
+                "pair (A vs B)": pair,
+                "metric": SIGNIFICANCE_METRICS.get(metric, metric),
+                "A": round(r["metric_a"], 2),
+                "B": round(r["metric_b"], 2),
+                "A - B": round(r["delta"], 2),
+                "95% CI of A - B": f"[{r['delta_low']:.2f}, {r['delta_high']:.2f}]",
+                "A better in % of resamples": round(100 * r["win_rate"], 1),
+                "significant (5%)": "yes" if r["delta_low"] > 0 or r["delta_high"] < 0 else "no",
+            })
     return pd.DataFrame(rows)
 
 
@@ -222,16 +249,23 @@ def examples_html(frame: pd.DataFrame, max_lines: int = 14) -> str:
 # ------------------------------------------------------------------------------------ computed prose
 
 
-def _ci_text(summary: Mapping[str, Any], metric: str = "bleu") -> str:
+def _ci_text(summary: Mapping[str, Any], metric: str = "chrf") -> str:
     """'12.34 (95% CI 11.00-13.50)' for a summary's metric."""
     low, high = summary["ci95"][metric]
     return f"{summary['metrics'][metric]:.2f} (95% CI {low:.2f}-{high:.2f})"
 
 
-def _overlap(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "bleu") -> bool:
+def _overlap(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "chrf") -> bool:
     """Whether the 95% intervals of a metric of two systems overlap."""
     (a_low, a_high), (b_low, b_high) = a["ci95"][metric], b["ci95"][metric]
     return a_low <= b_high and b_low <= a_high
+
+
+def _relation(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "chrf") -> str:
+    """'above', 'below' or 'level with' (intervals overlap): where system a stands against b on a metric."""
+    if _overlap(a, b, metric):
+        return "level with"
+    return "above" if a["metrics"][metric] > b["metrics"][metric] else "below"
 
 
 def length_predictions(
@@ -283,27 +317,35 @@ def describe_training(history: Sequence[Mapping[str, float]]) -> str:
             "and did not improve after it: more epochs alone would not help; more data, dropout or a larger model might.")
 
 
-def describe_model(summary: Mapping[str, Any], retrieval: Mapping[str, Any]) -> str:
-    """What a model's test results say, compared with the retrieval baseline (results JSON or summaries)."""
+def describe_model(summary: Mapping[str, Any], baselines: Mapping[str, Mapping[str, Any]]) -> str:
+    """What a model's test results say against the best constant output and retrieval (results JSON or summaries)."""
     m = summary["metrics"]
     n = len(summary["examples"]) if "examples" in summary else None
     on = f"On the {n:,} test pairs" if n else "On the test set"
-    lines = [(f"{on} the {summary['system']} model reaches BLEU {_ci_text(summary)}, a token accuracy of "
-              f"{100 * m['token_accuracy']:.1f}%, and {100 * m['syntax_valid']:.0f}% of its outputs parse as Python.")]
-    if _overlap(summary, retrieval):
-        lines.append(f"Its BLEU interval overlaps the retrieval baseline's ({_ci_text(retrieval)}): on this test set the "
-                     "two cannot be told apart by BLEU.")
-    elif m["bleu"] > retrieval["metrics"]["bleu"]:
-        lines.append(f"It beats the retrieval baseline ({_ci_text(retrieval)}), and the intervals do not overlap.")
-    else:
-        lines.append(f"The retrieval baseline, which returns the code of the most similar training docstring, scores higher "
-                     f"({_ci_text(retrieval)}): writing code token by token is harder than finding a near neighbour.")
+    gain, chrf = m["chrf_gain"], m["chrf"]
+    lines = [f"{on} the {summary['system']} model scores chrF {_ci_text(summary)}, and {100 * m['compiles']:.0f}% of its "
+             f"outputs compile. Scored against other pairs' references of similar length it loses "
+             f"{_ci_text(summary, 'chrf_gain')} chrF: that is what its code owes to the docstring. The other "
+             f"{chrf - gain:.2f} a function of the right shape and length earns whatever the docstring says."]
+    constant, retrieval = baselines.get("constant-chrf"), baselines.get("retrieval")
+    if constant is not None:
+        lines.append(f"One function returned for every docstring (the best of {CONSTANT_TEXT}) scores "
+                     f"{_ci_text(constant)}: the model is {_relation(summary, constant)} it.")
+    if retrieval is not None:
+        lines.append(f"Retrieval, which returns the code of the most similar training docstring, scores "
+                     f"{_ci_text(retrieval)} with a docstring gain of {_ci_text(retrieval, 'chrf_gain')}; by that gain the "
+                     f"model is {_relation(summary, retrieval, 'chrf_gain')} retrieval.")
+    if summary.get("loss_true") is not None:
+        lines.append(f"Without any search, under teacher forcing, its loss is {summary['loss_true']:.3f} nats per code piece "
+                     f"with the true docstrings and {summary['loss_shuffled']:.3f} with shuffled ones: the docstring is worth "
+                     f"{summary['loss_shuffled'] - summary['loss_true']:.3f} nats per piece to it.")
     distinct = 100 * m["distinct_share"]
     lines.append(f"{distinct:.1f}% of its outputs are distinct" + (
-        ": many docstrings receive the same code, a sign that the decoder has learned what a typical function looks "
-        "like more than what this docstring asks for." if distinct < 50 else
-        ": the outputs do depend on the docstring."))
+        ": many docstrings receive the same code." if distinct < 50 else "."))
     return " ".join(lines)
+
+
+CONSTANT_TEXT = "300 training functions by validation chrF"
 
 
 def describe_decoding(decoding: Mapping[str, Any]) -> str:
@@ -324,13 +366,6 @@ def describe_decoding(decoding: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _calibrated_text(calibration: Mapping[str, Any]) -> str:
-    """'4' for a plain <eos> penalty; '4 before 1.2 x the predicted length, bonus 1 after' for a length target."""
-    if "eos_bonus" not in calibration:
-        return f"{calibration['eos_penalty']:g}"
-    return f"{calibration['eos_penalty']:g} before {_target_text(calibration)}, bonus {calibration['eos_bonus']:g} after"
-
-
 def _target_text(settings: Mapping[str, Any]) -> str:
     """'the predicted length', or '1.2 x the predicted length' where the settings aim at a multiple of it."""
     scale = settings.get("target_scale", 1.0)
@@ -338,45 +373,54 @@ def _target_text(settings: Mapping[str, Any]) -> str:
 
 
 def describe_comparison(
-    summaries: Sequence[Mapping[str, Any]], significance: Mapping[str, Mapping[str, float]], models: Sequence[str]
+    summaries: Sequence[Mapping[str, Any]], significance: Mapping[str, Mapping[str, Mapping[str, float]]], models: Sequence[str]
 ) -> str:
-    """The comparison notebook's conclusions: ranking, significance, baselines, validity and cost, from the numbers."""
+    """The comparison notebook's conclusions, from the numbers: what each model takes from its docstring, against the
+    constant and retrieval baselines, whether the differences are real, what BLEU would have said, and the cost."""
     by_name = {s["system"]: s for s in summaries}
-    neural = sorted((by_name[m] for m in models if m in by_name), key=lambda s: -s["metrics"]["bleu"])
-    best = neural[0]
-    ranking = " > ".join(f"{s['system']} ({s['metrics']['bleu']:.2f})" for s in neural)
-    lines = [f"* **Ranking by test BLEU:** {ranking}. The best model is **{best['system']}** with BLEU {_ci_text(best)}."]
-    for pair, r in significance.items():
+    neural = sorted((by_name[m] for m in models if m in by_name), key=lambda s: -s["metrics"]["chrf_gain"])
+    ranking = " > ".join(f"{s['system']} ({s['metrics']['chrf_gain']:.2f})" for s in neural)
+    lines = [f"* **What each model takes from its docstring** (length-matched chrF gain): {ranking}."]
+    for pair, tests in significance.items():
         a, b = pair.split(" vs ")
-        significant = r["delta_low"] > 0 or r["delta_high"] < 0
-        verdict = ("a significant difference at the 5% level" if significant
-                   else "not a significant difference: the interval of the difference contains 0")
-        lines.append(f"* **{a} vs {b}:** BLEU difference {r['delta']:+.2f} (95% CI {r['delta_low']:+.2f} to "
-                     f"{r['delta_high']:+.2f}); {a} is better in {100 * r['win_rate']:.0f}% of the resampled test sets, {verdict}.")
-    retrieval = next((s for s in summaries if s["system"].startswith("retrieval")), None)
+        if not ({a, b} <= set(models) or {a, b} & set(models) and "retrieval" in (a, b)):
+            continue
+        r = tests["chrf_gain"]
+        verdict = ("significant at the 5% level" if r["delta_low"] > 0 or r["delta_high"] < 0
+                   else "not significant: the interval of the difference contains 0")
+        lines.append(f"* **{a} vs {b}:** gain difference {r['delta']:+.2f} (95% CI {r['delta_low']:+.2f} to "
+                     f"{r['delta_high']:+.2f}), {verdict}.")
+    constant, retrieval = by_name.get("constant (chrF)"), by_name.get("retrieval")
+    if constant is not None:
+        standing = ", ".join(f"{s['system']} {_relation(s, constant)}" for s in neural)
+        lines.append(f"* **Against one constant function** (chrF {_ci_text(constant)}, its gain 0 by construction): "
+                     f"by chrF, {standing}. A score a constant nearly reaches says little about the docstring.")
     if retrieval is not None:
-        relation = ("overlaps" if _overlap(best, retrieval) else
-                    "is above" if best["metrics"]["bleu"] > retrieval["metrics"]["bleu"] else "is below")
-        lines.append(f"* **Against retrieval:** the best model's BLEU interval {relation} that of the retrieval baseline "
-                     f"({_ci_text(retrieval)}), which copies the code of the nearest training docstring.")
-    parse_best = max(neural, key=lambda s: s["metrics"]["syntax_valid"])
-    lines.append(f"* **Valid Python:** {parse_best['system']} produces the most parseable code "
-                 f"({100 * parse_best['metrics']['syntax_valid']:.0f}% of its outputs parse); BLEU does not check this.")
-    if all("bleu_parsing_only" in s["metrics"] for s in neural):
-        shares = ", ".join(f"{s['system']} {s['metrics']['bleu_parsing_only']:.2f} of {s['metrics']['bleu']:.2f}" for s in neural)
-        lines.append(f"* **BLEU earned by code that parses** (the other outputs scored as empty): {shares}. "
-                     "The rest comes from text that is not valid Python but shares n-grams and length with the reference.")
+        standing = ", ".join(f"{s['system']} {_relation(s, retrieval, 'chrf_gain')}" for s in neural)
+        lines.append(f"* **Against retrieval** (chrF {_ci_text(retrieval)}, gain {_ci_text(retrieval, 'chrf_gain')}): "
+                     f"by the gain, {standing}.")
+    bleu_constant = by_name.get("constant (BLEU)")
+    if bleu_constant is not None:
+        bleus = ", ".join(f"{s['system']} {s['metrics']['bleu']:.2f}" for s in neural)
+        lines.append(f"* **What BLEU would have said:** the constant chosen by BLEU scores BLEU "
+                     f"{bleu_constant['metrics']['bleu']:.2f} against the models' {bleus}; without the layout markers "
+                     f"(newline, indent, dedent) it falls to {bleu_constant['metrics']['bleu_no_layout']:.2f}. "
+                     "BLEU on code rewards a long, generic function: shared keywords and block structure are most of its n-grams.")
+    with_loss = [s for s in neural if s.get("loss_true") is not None]
+    if with_loss:
+        losses = ", ".join(f"{s['system']} {s['loss_true']:.3f} -> {s['loss_shuffled']:.3f}" for s in with_loss)
+        lines.append(f"* **Without search:** teacher-forced loss with the true -> shuffled docstrings, nats per code piece: "
+                     f"{losses}. The larger the rise, the more the model reads its input, whatever decoding then does.")
+    best_compiles = max(neural, key=lambda s: s["metrics"]["compiles"])
+    shares = ", ".join(f"{s['system']} {100 * s['metrics']['compiles']:.0f}%" for s in neural)
+    lines.append(f"* **Code that compiles** (`compile()`, stricter than parsing): {shares}; "
+                 f"{best_compiles['system']} the most.")
     calibrated = [s for s in neural if s.get("calibration")]
     if calibrated:
-        penalties = ", ".join(
-            f"{s['system']} {_calibrated_text(s['calibration'])} (length ratio {s['metrics']['length_ratio']:.2f})"
-            for s in calibrated
-        )
-        lines.append(f"* **Length:** the <eos> settings each model decoded with, chosen on validation BLEU x parse share: "
-                     f"{penalties}. A length ratio below 1 costs BLEU its brevity penalty, exp(1 - 1/ratio).")
+        settings = ", ".join(f"{s['system']} {describe_decoding(s['decoding'])}" for s in calibrated)
+        lines.append(f"* **Decoding**, chosen per model on validation by length-matched chrF gain x compile rate: {settings}.")
     if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
         costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"
                           for s in sorted(neural, key=lambda s: s["parameters"]))
-        method = neural[0].get("decoding", {}).get("method", "configured")
-        lines.append(f"* **Cost:** {costs} ({method} decoding speed on the machine that ran the evaluation).")
+        lines.append(f"* **Cost:** {costs} (decoding speed on the machine that ran the evaluation).")
     return "\n".join(lines)

@@ -39,6 +39,9 @@ METRIC_AXIS_LABELS = {
     "token_accuracy": ("token accuracy", 100.0, "token accuracy (%)"),
     "exact_match": ("exact match", 100.0, "exact matches (%)"),
     "syntax_valid": ("parses", 100.0, "outputs that parse (%)"),
+    "chrf": ("chrF", 1.0, "corpus chrF (0-100)"),
+    "chrf_gain": ("chrF gain", 1.0, "length-matched chrF docstring gain"),
+    "compiles": ("compiles", 100.0, "outputs that compile (%)"),
 }
 
 

@@ -24,19 +24,17 @@ from torch.optim.swa_utils import AveragedModel
 
 from .progress import tqdm
 
-from .batching import Batch, EncodedDataset, make_loader
+from .batching import Batch, make_loader
 from .checkpoints import read_checkpoint, save_checkpoint
 from .config import Config, TrainingConfig
 from .errors import UserError
 from .evaluation import validation_scores
 from .experiment import TrainingData, resolve_device
 from .io_utils import write_json, write_text
-from .losses import linear_cross_entropy, sequence_loss
-from .metrics import teacher_forced_accuracy
+from .losses import linear_cross_entropy, sequence_loss, validate
 from .models import build_model, can_copy
 from .models.copy import copy_table
 from .models.base import Seq2Seq
-from .vocab import PAD_ID
 
 SELECT_BY = ("loss", "bleu")
 EMBED_INITS = ("normal", "scaled")
@@ -70,22 +68,6 @@ def teacher_forcing_ratio(config: Config, epoch: int) -> float:
     if final is None or config.training.epochs <= 1:
         return start
     return start + (final - start) * epoch / (config.training.epochs - 1)
-
-
-@torch.inference_mode()
-def validate(model: Seq2Seq, dataset: EncodedDataset, batch_size: int, device: torch.device) -> dict[str, float]:
-    """Teacher-forced validation loss, perplexity and next-token accuracy over a dataset."""
-    model.eval()
-    total_loss, total_tokens, correct = 0.0, 0, 0
-    for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
-        batch = batch.to(device)
-        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
-        loss, tokens = sequence_loss(logits, batch.tgt_out)
-        total_loss += loss.item() * tokens
-        total_tokens += tokens
-        correct += teacher_forced_accuracy(logits, batch.tgt_out, PAD_ID)[0]
-    mean = total_loss / max(total_tokens, 1)
-    return {"valid_loss": mean, "valid_ppl": math.exp(min(mean, 50.0)), "valid_token_acc": correct / max(total_tokens, 1)}
 
 
 def _make_scheduler(config: Config, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:

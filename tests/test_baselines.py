@@ -1,15 +1,8 @@
-"""Retrieval and trivial baselines on hand-checked examples."""
+"""The retrieval baseline on hand-checked examples."""
 
 import pytest
 
-from seq2seq_lib import metrics
-from seq2seq_lib.baselines import (
-    STUB,
-    RetrievalBaseline,
-    TrivialBaseline,
-    function_body,
-    word_tokens,
-)
+from seq2seq_lib.baselines import RetrievalBaseline, word_tokens
 
 DOCS = [
     "Return the sum of two numbers.",
@@ -58,30 +51,3 @@ def test_retrieval_chunking_and_custom_tokenizer():
 def test_retrieval_needs_one_code_per_docstring():
     with pytest.raises(ValueError):
         RetrievalBaseline.fit(DOCS, CODES[:2])
-
-
-def test_function_body():
-    assert function_body(CODES[1]) == "with open(path) as f:\n    return json.load(f)\n"
-    assert function_body("def f(x): y = x; return y\n") == "y = x\nreturn y\n"
-    assert function_body("x = 1\n") is None
-    assert function_body("def f(:\n") is None
-
-
-def test_trivial_baseline_most_common_normalised_body():
-    codes = [
-        "def a(self):\n    raise NotImplementedError\n",
-        "def b(x):\n    return x\n",
-        "def c(self, y):\n    # abstract\n    raise   NotImplementedError()[:0] if 0 else None\n",
-        "def d(self):\n        raise NotImplementedError  # todo\n",
-        "def e(:\n",
-    ]
-    baseline = TrivialBaseline.fit(codes)
-    assert baseline.code == "def f():\n    raise NotImplementedError\n"
-    assert baseline.predict(["a", "b", "c"]) == [baseline.code] * 3
-    assert metrics.parses(baseline.code)
-
-
-def test_trivial_baseline_stub_when_nothing_repeats():
-    baseline = TrivialBaseline.fit(CODES)
-    assert baseline.code == STUB == "def f():\n    pass\n"
-    assert TrivialBaseline.fit([]).predict(["x"]) == [STUB]

@@ -47,7 +47,8 @@ def test_the_penalty_with_the_best_validation_bleu_is_stored(trained, monkeypatc
     again = validation_scores(loaded.model, loaded.preprocessor, records, decoding, "cpu")
     key = str(chosen["eos_penalty"])
     expected = {"bleu": chosen["valid_bleu"][key], "parses": chosen["valid_parses"][key], "parsing_bleu": chosen["valid_parsing_bleu"][key]}
-    assert again == pytest.approx(expected) and again["parsing_bleu"] <= again["bleu"] + 1e-9
+    assert {k: again[k] for k in expected} == pytest.approx(expected) and again["parsing_bleu"] <= again["bleu"] + 1e-9
+    assert again["compiles"] == pytest.approx(chosen["valid_compiles"][key])
 
     def fail(*args, **kwargs):
         raise AssertionError("recalibrated although the settings did not change")
@@ -73,8 +74,8 @@ def test_other_decoding_settings_get_their_own_calibration(trained):
 def test_the_calibration_objective_decides_between_length_and_working_code(trained, monkeypatch):
     config, path, records = trained
     table = {0.0: (5.0, 0.9, 2.0), 1.5: (8.0, 0.8, 1.5), 4.0: (9.0, 0.3, 1.0)}  # BLEU, parse share, parsing BLEU
-    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: dict(
-        zip(("bleu", "parses", "parsing_bleu"), table[decoding.eos_penalty])))
+    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device, scorer=None: dict(
+        zip(("bleu", "parses", "parsing_bleu"), table[decoding.eos_penalty]), compiles=1.0))
     loaded = load_model(path)
 
     def choose(**options):
@@ -86,6 +87,32 @@ def test_the_calibration_objective_decides_between_length_and_working_code(train
     assert "calibrate_by" not in config.decoding.calibration_key()
     with pytest.raises(UserError, match="calibrate_by"):
         choose(calibrate_by="bleu")
+
+
+def test_the_selection_scalar_chooses_the_search_per_model(trained, monkeypatch):
+    config, path, records = trained
+    # (method, penalty) -> (BLEU, length-matched chrF gain, compile share): BLEU would pick greedy 4.0
+    table = {("greedy", 0.0): (5.0, 1.0, 0.9), ("greedy", 4.0): (9.0, 0.2, 0.9),
+             ("beam", 0.0): (6.0, 2.0, 0.8), ("beam", 4.0): (8.0, 1.5, 0.7)}
+    scorers = []
+
+    def scores(model, pre, recs, decoding, device, scorer=None):
+        scorers.append(scorer)
+        bleu, gain, compiles = table[(decoding.method, decoding.eos_penalty)]
+        return {"bleu": bleu, "parses": 1.0, "parsing_bleu": bleu, "compiles": compiles, "chrf": 10.0, "chrf_gain": gain}
+
+    monkeypatch.setattr(calibration, "validation_scores", scores)
+    loaded = load_model(path)
+    decoding = replace(config.decoding, method_grid=["greedy", "beam"], eos_penalty_grid=[0.0, 4.0],
+                       calibrate_by="chrf_gain_x_compiles")
+    chosen = calibration.calibrate(loaded.model, loaded.preprocessor, records, decoding, "cpu")
+    assert (chosen["method"], chosen["eos_penalty"]) == ("beam", 0.0)  # gain x compiles: 0.9, 0.18, 1.6, 1.05
+    assert set(chosen["valid_chrf_gain"]) == {"greedy 0.0", "greedy 4.0", "beam 0.0", "beam 4.0"}
+    assert all(s is scorers[0] and s is not None for s in scorers)  # one scorer of the validation pairs for all
+    assert chosen["key"]["method"] == ["beam", "greedy"] and "method_grid" not in chosen["key"]
+    assert decoding.calibrated([chosen]).method == "beam"
+    assert "beam search, <eos> penalty 0.0" in calibration.calibration_report(chosen)[0]
+    assert "chrF gain 2.00 x compiles 0.80" in calibration.calibration_report(chosen)[0]
 
 
 def test_without_a_grid_nothing_is_calibrated(trained):
@@ -196,8 +223,8 @@ def test_aiming_at_the_predicted_length_competes_with_one_penalty_throughout(tra
     aimed = replace(config.decoding, length_target=True, eos_penalty_grid=[0.0, 3.0], eos_bonus_grid=[1.0])
 
     def choose(table):
-        monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: {
-            "bleu": table[(decoding.length_target, decoding.eos_penalty)], "parses": 1.0, "parsing_bleu": 0.0})
+        monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device, scorer=None: {
+            "bleu": table[(decoding.length_target, decoding.eos_penalty)], "parses": 1.0, "parsing_bleu": 0.0, "compiles": 1.0})
         chosen = calibration.calibrate(loaded.model, loaded.preprocessor, records, aimed, "cpu")
         chosen["key"] = aimed.calibration_key()
         return chosen, aimed.calibrated([chosen])
@@ -231,8 +258,8 @@ def test_evaluation_decodes_with_the_length_model_its_own_calibration_just_fitte
     payload["calibrations"] = []
     fresh = evaluation.run_paths(config).model_dir("attention") / "checkpoint.pt"
     save_checkpoint(fresh, payload)
-    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device: {
-        "bleu": 2.0 if decoding.length_target else 1.0, "parses": 1.0, "parsing_bleu": 0.0})  # aiming wins
+    monkeypatch.setattr(calibration, "validation_scores", lambda model, pre, recs, decoding, device, scorer=None: {
+        "bleu": 2.0 if decoding.length_target else 1.0, "parses": 1.0, "parsing_bleu": 0.0, "compiles": 1.0})  # aiming wins
     try:
         outputs = {}
         for run in ("calibrating", "calibrated"):

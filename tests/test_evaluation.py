@@ -1,9 +1,11 @@
 """End-to-end evaluation of the smoke checkpoints: result files, schema, and numbers that recompute."""
 
+import csv
+
 import pytest
 
 from seq2seq_lib import metrics
-from seq2seq_lib.evaluation import load_summaries, recompute_bleu
+from seq2seq_lib.evaluation import TABLE_COLUMNS, load_summaries, recompute_bleu
 from seq2seq_lib.experiment import load_records, run_paths, sample_records
 from seq2seq_lib.io_utils import read_json
 
@@ -15,8 +17,9 @@ def test_smoke_evaluation_results(smoke_run):
     test_records = load_records(config, "test")
     summaries = load_summaries(results_dir)
     systems = [s["system"] for s in summaries]
-    assert systems[:3] == ["rnn", "lstm", "attention"]
-    assert any(s.startswith("retrieval") for s in systems) and any(s.startswith("trivial") for s in systems)
+    assert systems == ["rnn", "lstm", "attention", "retrieval", "constant (chrF)", "constant (BLEU)"]
+    constant = next(s for s in summaries if s["system"] == "constant (chrF)")
+    assert constant["metrics"]["chrf_gain"] == 0.0 and constant["metrics"]["bleu_gain"] == 0.0
 
     for name in config.models:
         path = results_dir / name / "evaluation_results.json"
@@ -33,11 +36,21 @@ def test_smoke_evaluation_results(smoke_run):
         low, high = result["ci95"]["bleu"]
         assert low <= result["metrics"]["bleu"] <= high
         assert sum(row["count"] for row in result["by_code_length"]) == len(test_records)
+        assert result["metrics"]["compiles"] == pytest.approx(metrics.compile_rate(generated))
+        for metric in ("chrf", "chrf_gain"):
+            low, high = result["ci95"][metric]
+            assert low <= result["metrics"][metric] <= high
+        assert result["loss_true"] > 0 and result["loss_shuffled"] > 0
 
     significance = read_json(results_dir / "significance_test.json")
-    assert set(significance) == {"rnn vs lstm", "rnn vs attention", "lstm vs attention"}
+    assert len(significance) == 15 and "rnn vs constant (BLEU)" in significance  # every pair of the six systems
+    assert set(significance["rnn vs attention"]) == {"chrf", "chrf_gain"}
+    rows = list(csv.DictReader((results_dir / "comparison.csv").open()))
+    assert tuple(rows[0]) == TABLE_COLUMNS and [r["system"] for r in rows] == systems
+    assert all(float(r["chrf_lo"]) <= float(r["chrf"]) <= float(r["chrf_hi"]) for r in rows)
+    assert rows[3]["loss_true"] == "" and float(rows[0]["loss_true"]) > 0  # baselines have no loss
     table = (results_dir / "comparison.md").read_text()
-    assert table.startswith("| system | BLEU |") and "retrieval" in table
+    assert table.startswith("| system | chrF [95% CI] | chrF gain, length-matched [95% CI] |") and "retrieval" in table
 
 
 def test_evaluation_samples_are_seeded_spread_and_in_file_order():

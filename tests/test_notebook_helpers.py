@@ -1,40 +1,70 @@
-"""The comparison notebook's written conclusions follow the numbers they are given."""
+"""The comparison notebook's written conclusions and tables follow the numbers they are given."""
 
 from seq2seq_lib.io_utils import write_json
-from seq2seq_lib.notebook_helpers import describe_comparison, describe_decoding, profiles_frame
+from seq2seq_lib.notebook_helpers import (
+    describe_comparison, describe_decoding, describe_model, profiles_frame, significance_frame, stale_profiles,
+)
 
 
-def summary(system: str, bleu: float, low: float, high: float, parses: float, **extra) -> dict:
+def summary(system: str, chrf: float, gain: float, compiles: float = 0.8, width: float = 0.5, **extra) -> dict:
     """A results summary as evaluate_models writes it (only the fields the text reads)."""
-    return {"system": system, "metrics": {"bleu": bleu, "syntax_valid": parses, "length_ratio": extra.pop("ratio", 1.0)},
-            "ci95": {"bleu": [low, high]}, **extra}
+    metrics = {"chrf": chrf, "chrf_gain": gain, "chrf_gain_plain": gain + 0.3, "bleu": extra.pop("bleu", chrf / 2),
+               "bleu_no_layout": extra.pop("bleu_no_layout", chrf / 5), "bleu_gain": gain / 2, "compiles": compiles,
+               "distinct_share": extra.pop("distinct", 0.9)}
+    ci = {"chrf": [chrf - width, chrf + width], "chrf_gain": [gain - width, gain + width]}
+    return {"system": system, "metrics": metrics, "ci95": ci, **extra}
 
 
-def test_conclusions_rank_test_significance_length_and_cost():
-    summaries = [
-        summary("rnn", 1.0, 0.8, 1.2, 0.5, ratio=0.4, calibration={"eos_penalty": 2.0}, parameters=100,
-                sentences_per_second=50.0, decoding={"method": "greedy"}),
-        summary("attention", 9.0, 8.5, 9.5, 0.8, ratio=0.9, calibration={"eos_penalty": 3.0, "eos_bonus": 1.0}, parameters=300,
-                sentences_per_second=20.0, decoding={"method": "greedy"}),
-        summary("retrieval (TF-IDF)", 8.0, 7.6, 8.4, 1.0),
-    ]
-    significance = {"attention vs rnn": {"delta": 8.0, "delta_low": 7.5, "delta_high": 8.5, "win_rate": 1.0}}
-    text = describe_comparison(summaries, significance, ["rnn", "attention"])
-    assert "attention (9.00) > rnn (1.00)" in text
-    assert "a significant difference at the 5% level" in text
-    assert "interval is above that of the retrieval baseline" in text
-    assert "attention 3 before the predicted length, bonus 1 after (length ratio 0.90)" in text
-    assert "rnn 2 (length ratio 0.40)" in text
-    assert "rnn 100 parameters and 50.0 pairs/s" in text and "greedy decoding speed" in text
-    assert "BLEU earned by code that parses" not in text  # summaries from before the metric existed
-    summaries[0]["metrics"]["bleu_parsing_only"], summaries[1]["metrics"]["bleu_parsing_only"] = 0.25, 4.5
-    text = describe_comparison(summaries, significance, ["rnn", "attention"])
-    assert "attention 4.50 of 9.00, rnn 0.25 of 1.00" in text
-    summaries[1]["calibration"]["target_scale"] = 1.2
-    text = describe_comparison(summaries, significance, ["rnn", "attention"])
-    assert "attention 3 before 1.2 x the predicted length, bonus 1 after" in text
-    overlapping = describe_comparison([*summaries[:2], summary("retrieval (TF-IDF)", 9.2, 8.9, 9.6, 1.0)], significance, ["rnn", "attention"])
-    assert "interval overlaps that of the retrieval baseline" in overlapping
+def bootstrap(a: float, b: float, low: float, high: float) -> dict:
+    return {"metric_a": a, "metric_b": b, "delta": a - b, "delta_low": low, "delta_high": high, "win_rate": 1.0}
+
+
+SUMMARIES = [
+    summary("rnn", 14.2, 0.1, compiles=0.1, loss_true=3.5, loss_shuffled=3.55, parameters=100, sentences_per_second=50.0,
+            calibration={"method": "greedy"}, decoding={"method": "greedy", "max_len": 400, "eos_penalty": 2.0}),
+    summary("attention", 15.5, 3.0, compiles=0.85, loss_true=3.1, loss_shuffled=3.6, parameters=300,
+            sentences_per_second=20.0, calibration={"method": "beam"},
+            decoding={"method": "beam", "beam_width": 5, "max_len": 400, "syntax_guard": True}),
+    summary("retrieval", 14.1, 2.4, compiles=1.0),
+    summary("constant (chrF)", 14.3, 0.0, compiles=1.0, width=0.2),
+    summary("constant (BLEU)", 12.0, 0.0, compiles=1.0, bleu=10.9, bleu_no_layout=3.1),
+]
+SIGNIFICANCE = {
+    "rnn vs attention": {"chrf": bootstrap(14.2, 15.5, -1.6, -1.0), "chrf_gain": bootstrap(0.1, 3.0, -3.3, -2.5)},
+    "attention vs retrieval": {"chrf": bootstrap(15.5, 14.1, 1.0, 1.8), "chrf_gain": bootstrap(3.0, 2.4, -0.1, 1.3)},
+    "retrieval vs constant (chrF)": {"chrf": bootstrap(14.1, 14.3, -0.5, 0.1), "chrf_gain": bootstrap(2.4, 0.0, 2.0, 2.8)},
+}
+
+
+def test_conclusions_rank_by_gain_and_compare_with_the_baselines():
+    text = describe_comparison(SUMMARIES, SIGNIFICANCE, ["rnn", "attention"])
+    assert "attention (3.00) > rnn (0.10)" in text
+    assert "**rnn vs attention:** gain difference -2.90 (95% CI -3.30 to -2.50), significant at the 5% level" in text
+    assert "**attention vs retrieval:** gain difference +0.60 (95% CI -0.10 to +1.30), not significant" in text
+    assert "retrieval vs constant" not in text  # only pairs with a model
+    assert "by chrF, attention above, rnn level with" in text  # the constant: 14.3 +- 0.2 against 15.5 and 14.2 +- 0.5
+    assert "by the gain, attention level with, rnn below" in text
+    assert "constant chosen by BLEU scores BLEU 10.90 against the models' attention 7.75, rnn 7.10" in text
+    assert "it falls to 3.10" in text
+    assert "attention 3.100 -> 3.600, rnn 3.500 -> 3.550" in text
+    assert "attention 85%" in text and "rnn 10%" in text and "attention the most" in text
+    assert "rnn greedy search" in text and "attention beam search, width 5, syntax guard" in text
+    assert "rnn 100 parameters and 50.0 pairs/s" in text
+
+
+def test_model_text_states_gain_baselines_and_loss():
+    baselines = {"retrieval": SUMMARIES[2], "constant-chrf": SUMMARIES[3]}
+    text = describe_model({**SUMMARIES[1], "examples": [{}] * 6340}, baselines)
+    assert text.startswith("On the 6,340 test pairs the attention model scores chrF 15.50 (95% CI 15.00-16.00)")
+    assert "loses 3.00 (95% CI 2.50-3.50) chrF" in text and "The other 12.50" in text
+    assert "the model is above it" in text and "the model is level with retrieval" in text
+    assert "the docstring is worth 0.500 nats per piece" in text
+
+
+def test_significance_rows_per_pair_and_metric():
+    frame = significance_frame(SIGNIFICANCE)
+    assert len(frame) == 6 and set(frame["metric"]) == {"chrF", "chrF gain, length-matched"}
+    assert frame["significant (5%)"].tolist() == ["yes", "yes", "yes", "no", "no", "yes"]
 
 
 def test_decoding_is_described_as_recorded():
@@ -49,13 +79,13 @@ def test_decoding_is_described_as_recorded():
     assert describe_decoding({**beam, "syntax_guard": True}) == "beam search, width 3, syntax guard, at most 60 pieces"
 
 
-def test_profiles_are_stacked_with_a_profile_column_and_missing_ones_skipped(tmp_path):
-    metrics = {"bleu": 6.5, "token_accuracy": 0.05, "syntax_valid": 0.79, "exact_match": 0.0, "distinct_share": 0.93}
-    for profile, bleu in (("quick", 6.5), ("full", 9.25)):
-        row = {"system": "attention", "metrics": {**metrics, "bleu": bleu}, "ci95": {"bleu": [bleu - 0.3, bleu + 0.3]}}
-        write_json(tmp_path / "results" / profile / "summary_test.json", [row])
+def test_profiles_are_stacked_and_results_without_gains_left_out(tmp_path):
+    write_json(tmp_path / "results" / "quick" / "summary_test.json", [summary("attention", 15.5, 3.0)])
+    write_json(tmp_path / "results" / "full" / "summary_test.json",
+               [{"system": "attention", "metrics": {"bleu": 10.6}, "ci95": {"bleu": [10.3, 11.0]}}])
     frame = profiles_frame(["quick", "full", "never-run"], root=tmp_path)
-    assert list(frame.columns[:3]) == ["profile", "system", "BLEU [95% CI]"]
-    assert frame["profile"].tolist() == ["quick", "full"]
-    assert frame["BLEU [95% CI]"].tolist() == ["6.50 [6.20, 6.80]", "9.25 [8.95, 9.55]"]
+    assert list(frame.columns[:3]) == ["profile", "system", "chrF [95% CI]"]
+    assert frame["profile"].tolist() == ["quick"]
+    assert frame["chrF [95% CI]"].tolist() == ["15.50 [15.00, 16.00]"]
+    assert stale_profiles(["quick", "full", "never-run"], root=tmp_path) == ["full"]
     assert profiles_frame(["never-run"], root=tmp_path).empty
