@@ -742,7 +742,7 @@ from seq2seq_lib.evaluation import load_summaries
 from seq2seq_lib.io_utils import read_json
 from seq2seq_lib.notebook_helpers import (
     describe_comparison, examples_frame, examples_html, guard_table, length_predictions, load_results, metrics_frame,
-    model_history, pick_examples, profiles_frame, significance_frame, stale_profiles,
+    model_history, pick_examples, position_frame, profiles_frame, significance_frame, stale_profiles,
 )
 from seq2seq_lib.visualize import plot_bleu_by_length, plot_learning_curves
 ''', slide="skip"),
@@ -800,6 +800,22 @@ for metric in ("chrf", "bleu"):
           f"{constants['candidates']} candidates, {constants['validation_pairs']:,} validation pairs)")
     print(chosen["code"][:600])
 '''),
+        md(r"""
+## How long does the docstring matter?
+
+Decoding mixes two questions: does the model know what the docstring asks for, and does the search
+find it? Teacher forcing takes the search away: feed the model the reference code piece by piece and
+measure its loss, once after the true docstring and once after another pair's. The table shows how
+much the loss rises with the wrong docstring, by position in the code (nats per piece).
+
+The RNN and the LSTM hand the docstring to the decoder only as its first state, and each step
+overwrites part of that state with the code written so far: expect the docstring to help with the
+first pieces (the function's name) and then fade, later for the LSTM, whose gates can keep it, than
+for the RNN. The attention model reads the docstring again at every step, so its rise can stay above
+zero to the end of the function: the fixed context vector is the bottleneck attention removes. The
+conclusions at the end say what the numbers show.
+""", slide="slide"),
+        code('''display(ctx.table(position_frame(summaries), "05_loss_by_position"))'''),
         md(r"""
 ### Every profile side by side
 
@@ -982,8 +998,11 @@ else:
   that seed): which conclusions survive? Differences smaller than the seed-to-seed variation are not findings.
 * Compare with the `full` profile (the same models trained 12 epochs instead of 7; `./run_all.sh full`):
   do the gaps between the models shrink or grow with training?
-* Look beyond BLEU: a function can differ from the reference token by token and still be correct.
-  Executing generated code against unit tests (pass@k, Chen et al., 2021) measures that directly.
+* Score your own docstrings: write a few `{"docstring": ..., "code": ...}` lines to a file and run
+  `python -m seq2seq_lib evaluate --pairs FILE --out DIR`. Does the gain hold on your pairs?
+* Look beyond n-gram scores: a function can differ from the reference character by character and
+  still be correct. Executing generated code against unit tests (pass@k, Chen et al., 2021) measures
+  that directly.
 * Open **notebook 6** and try the models on your own docstrings.
 """, slide="slide"),
     ]

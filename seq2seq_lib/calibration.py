@@ -71,15 +71,21 @@ def _preference(values: dict[str, Any]) -> tuple[float, ...]:
 
 
 def calibrate(
-    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device
+    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
+    known: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
-    """Validation scores for every candidate; the best by `decoding.calibrate_by` wins (smallest values on ties)."""
+    """Validation scores for every candidate; the best by `decoding.calibrate_by` wins (smallest values on ties).
+
+    Candidates in `known` (scores measured under the same settings, `measured`) are not decoded again.
+    """
     if decoding.calibrate_by not in OBJECTIVES:
         raise UserError(f"decoding.calibrate_by must be one of {', '.join(OBJECTIVES)}, got {decoding.calibrate_by!r}")
     tried = candidates(decoding)
     scorer = GainScorer([r["func_code_string"] for r in records], seed=0) if decoding.calibrate_by.startswith("chrf") else None
+    known = known or {}
     scores = {
-        label: validation_scores(model, preprocessor, records, replace(decoding, **values), device, scorer)
+        label: known[label] if label in known else
+        validation_scores(model, preprocessor, records, replace(decoding, **values), device, scorer)
         for label, values in tqdm(tried.items(), desc="calibrate", leave=False)
     }
     objective = OBJECTIVES[decoding.calibrate_by]
@@ -95,6 +101,30 @@ def calibrate(
             "valid_chrf": {label: s["chrf"] for label, s in scores.items()}} if scorer else {}),
         "objective": decoding.calibrate_by,
     }
+
+
+_SCORES = {"bleu": "valid_bleu", "parses": "valid_parses", "parsing_bleu": "valid_parsing_bleu",
+           "compiles": "valid_compiles", "chrf_gain": "valid_chrf_gain", "chrf": "valid_chrf"}
+
+
+def _settings(key: dict[str, Any]) -> dict[str, Any]:
+    """A calibration key without what only lists the candidates (the grids): equal settings decode a label alike."""
+    settings = {k: v for k, v in key.items() if k not in ("eos_penalty_grid", "length_target")}
+    if isinstance(settings.get("method"), list):
+        settings["method"] = "chosen"
+    return settings
+
+
+def measured(decoding: DecodingConfig, calibrations: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Validation scores of candidates already decoded under these settings (another grid, same pairs), by label."""
+    want = _settings(decoding.calibration_key())
+    known: dict[str, dict[str, float]] = {}
+    for calibration in calibrations:
+        if _settings(calibration.get("key", {})) != want or not all(f in calibration for f in _SCORES.values()):
+            continue
+        for label in calibration["valid_bleu"]:
+            known[label] = {score: calibration[field][label] for score, field in _SCORES.items()}
+    return known
 
 
 def calibrate_checkpoint(
@@ -116,7 +146,7 @@ def calibrate_checkpoint(
     if decoding.length_target and loaded.preprocessor.length_model is None:
         loaded.preprocessor.fit_length_model(training_records(config))
         payload["preprocessor"] = loaded.preprocessor.to_dict()
-    chosen = calibrate(loaded.model, loaded.preprocessor, records, decoding, device)
+    chosen = calibrate(loaded.model, loaded.preprocessor, records, decoding, device, measured(decoding, calibrations))
     payload["calibrations"] = [*calibrations, chosen]
     save_checkpoint(path, payload)
     return chosen

@@ -76,15 +76,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             setattr(config.decoding, option, getattr(args, option))
     if args.eos_penalty is not None:
         config.decoding.eos_penalty_grid = []  # an explicit penalty replaces the calibrated one
-    if args.pairs is None and args.out is not None:
-        raise UserError("--out goes with --pairs: evaluating a split always writes results/<profile>/")
-    records = out_dir = None
-    if args.pairs is not None:
-        from .pairs import check_out_dir, read_pairs
+    from .pairs import check_out_dir, read_pairs
 
+    records = None
+    out_dir = check_out_dir(args.out, config) if args.out is not None else None
+    if args.pairs is not None:
         if args.out is None:
             raise UserError("--pairs needs --out DIR: where the results of your pairs go")
-        out_dir = check_out_dir(args.out, config)
         records = read_pairs(args.pairs)
     table = evaluate_models(
         config, _model_names(args.model, config), split="pairs" if records is not None else args.split,
@@ -163,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-repeat-ngram", type=int, help="block repeated n-grams of this size, 0: off")
     evaluate.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
     evaluate.add_argument("--pairs", help="score your own pairs: a JSONL file of {\"docstring\": ..., \"code\": ...} rows")
-    evaluate.add_argument("--out", help="with --pairs: the folder its results go to (never results/<profile>/)")
+    evaluate.add_argument("--out", help="write the results here instead of results/<profile>/ (needed with --pairs)")
     evaluate.set_defaults(func=cmd_evaluate)
 
     visualize = commands.add_parser("visualize", help="attention heatmaps and statistics")

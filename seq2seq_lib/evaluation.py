@@ -25,12 +25,13 @@ from .batching import EncodedDataset, encode_records, make_loader
 from .checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .config import Config, DecodingConfig
 from .decoding import decode
+from .errors import UserError
 from .gain import GainScorer, best_constants, derangement, normalise_code
 from .experiment import (
     RunPaths, configure_threads, load_records, resolve_device, run_paths, sample_records, training_records, validation_records,
 )
 from .io_utils import read_json, write_json, write_text
-from .losses import validate
+from .losses import loss_by_position, position_labels
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
 from .progress import tqdm
@@ -266,16 +267,21 @@ def _calibration(config: Config, loaded: LoadedModel, paths: RunPaths, device: t
     return None
 
 
-@torch.inference_mode()
-def teacher_forced_losses(loaded: LoadedModel, records: list[dict], config: Config, seed: int, device: torch.device) -> tuple[float, float]:
+def teacher_forced_losses(loaded: LoadedModel, records: list[dict], config: Config, seed: int, device: torch.device) -> dict[str, Any]:
     """Mean teacher-forced loss (nats per code piece) of the records with their own docstrings and with the docstrings
     deranged (each code after another pair's docstring), within the training length limits: how much the model
-    uses its input, whatever the search."""
+    uses its input, whatever the search; also the rise by target position (how long the docstring keeps mattering).
+    Empty when fewer than 2 pairs fit the limits."""
     dataset, _ = encode_records(records, loaded.preprocessor, config.data.max_src_len, config.data.max_tgt_len)
-    true = validate(loaded.model, dataset, config.training.batch_size, device)["valid_loss"]
+    if len(dataset) < 2:
+        return {}
+    batch = config.training.batch_size
+    true, true_by_position = loss_by_position(loaded.model, dataset, batch, device)
     perm = derangement(len(dataset), np.random.default_rng(seed))
     shuffled = EncodedDataset([(dataset.pairs[j][0], dataset.pairs[i][1]) for i, j in enumerate(perm)], dataset.indices)
-    return true, validate(loaded.model, shuffled, config.training.batch_size, device)["valid_loss"]
+    other, other_by_position = loss_by_position(loaded.model, shuffled, batch, device)
+    rise = {label: b - a for label, a, b in zip(position_labels(), true_by_position, other_by_position)}
+    return {"loss_true": true, "loss_shuffled": other, "loss_rise_by_position": rise}
 
 
 def _significance(systems: dict[str, np.ndarray], scorer: GainScorer, seed: int) -> dict[str, dict[str, Any]]:
@@ -301,6 +307,9 @@ def evaluate_models(
     if records is None:
         records = sample_records(load_records(config, split), max_examples)  # the same pairs for every config
     out_dir = out_dir or (paths.results_dir if split == "test" else paths.results_dir / split)
+    if len(records) < 2:
+        raise UserError(f"{len(records)} pair(s) to evaluate; the docstring gain compares each output with other pairs' "
+                        "code, so evaluate at least 2")
     scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
     summaries, stats = [], {}
     for name in names:
@@ -313,7 +322,6 @@ def evaluate_models(
         generation = generate(loaded.model, loaded.preprocessor, records, decoding, device, desc=f"decode {name}")
         scored = score(generation.hypotheses, records, scorer, config.seed, with_codebleu)
         stats[name] = scored["stats"]
-        loss_true, loss_shuffled = teacher_forced_losses(loaded, records, config, config.seed, device)
         extra = {
             "split": split,
             "checkpoint": str(loaded.path.relative_to(paths.root) if loaded.path.is_relative_to(paths.root) else loaded.path),
@@ -325,8 +333,7 @@ def evaluate_models(
             "train_seconds": loaded.train_seconds,
             "epochs": len(loaded.history),
             "sentences_per_second": len(records) / max(generation.seconds, 1e-9),
-            "loss_true": loss_true,
-            "loss_shuffled": loss_shuffled,
+            **teacher_forced_losses(loaded, records, config, config.seed, device),
         }
         summaries.append(write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra))
         m = scored["metrics"]

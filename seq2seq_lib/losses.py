@@ -119,3 +119,32 @@ def validate(model: Seq2Seq, dataset: EncodedDataset, batch_size: int, device: t
         correct += teacher_forced_accuracy(logits, batch.tgt_out, PAD_ID)[0]
     mean = total_loss / max(total_tokens, 1)
     return {"valid_loss": mean, "valid_ppl": math.exp(min(mean, 50.0)), "valid_token_acc": correct / max(total_tokens, 1)}
+
+
+POSITION_EDGES = (5, 20, 60)  # target positions (from 0): 0-4, 5-19, 20-59, 60 and later
+
+
+@torch.inference_mode()
+def loss_by_position(
+    model: Seq2Seq, dataset: EncodedDataset, batch_size: int, device: torch.device, edges: tuple[int, ...] = POSITION_EDGES
+) -> tuple[float, list[float]]:
+    """Teacher-forced loss (nats per target piece) over a dataset: overall, and per bucket of target position."""
+    model.eval()
+    sums, counts = torch.zeros(len(edges) + 1), torch.zeros(len(edges) + 1)
+    bounds = torch.tensor(edges)
+    for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
+        batch = batch.to(device)
+        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+        nll = F.cross_entropy(logits.float().transpose(1, 2), batch.tgt_out, reduction="none", ignore_index=PAD_ID)  # (B, T)
+        mask = (batch.tgt_out != PAD_ID).cpu()
+        bucket = torch.bucketize(torch.arange(nll.size(1)), bounds, right=True).expand_as(mask)  # (B, T)
+        sums += torch.bincount(bucket[mask], weights=nll.cpu()[mask].double(), minlength=len(sums)).float()
+        counts += torch.bincount(bucket[mask], minlength=len(counts)).float()
+    overall = float(sums.sum() / counts.sum().clamp(min=1))
+    return overall, (sums / counts.clamp(min=1)).tolist()
+
+
+def position_labels(edges: tuple[int, ...] = POSITION_EDGES) -> list[str]:
+    """Readable labels of the position buckets of `loss_by_position`, e.g. ['1-5', '6-20', '21-60', '61+']."""
+    starts = (0, *edges)
+    return [f"{a + 1}-{b}" for a, b in zip(starts, edges)] + [f"{edges[-1] + 1}+"]

@@ -178,6 +178,13 @@ def stale_profiles(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> list[s
     return stale
 
 
+def position_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """How much the teacher-forced loss rises when the docstring is shuffled, per model and target position (nats)."""
+    rows = [{"system": s["system"], **{f"pieces {label}": round(rise, 3) for label, rise in s["loss_rise_by_position"].items()}}
+            for s in summaries if s.get("loss_rise_by_position")]
+    return pd.DataFrame(rows)
+
+
 SIGNIFICANCE_METRICS = {"chrf": "chrF", "chrf_gain": "chrF gain, length-matched"}
 
 
@@ -411,6 +418,14 @@ def describe_comparison(
         losses = ", ".join(f"{s['system']} {s['loss_true']:.3f} -> {s['loss_shuffled']:.3f}" for s in with_loss)
         lines.append(f"* **Without search:** teacher-forced loss with the true -> shuffled docstrings, nats per code piece: "
                      f"{losses}. The larger the rise, the more the model reads its input, whatever decoding then does.")
+    with_rise = [s for s in neural if s.get("loss_rise_by_position")]
+    if with_rise:
+        first, last = next(iter(with_rise[0]["loss_rise_by_position"])), list(with_rise[0]["loss_rise_by_position"])[-1]
+        rises = ", ".join(f"{s['system']} {s['loss_rise_by_position'][first]:.3f} -> {s['loss_rise_by_position'][last]:.3f}"
+                          for s in with_rise)
+        lines.append(f"* **How long the docstring matters:** that rise over code pieces {first} -> pieces {last}: {rises}. "
+                     "A model that reads the docstring only through its first decoder state forgets it as the function "
+                     "goes on; attention looks at it again at every step.")
     best_compiles = max(neural, key=lambda s: s["metrics"]["compiles"])
     shares = ", ".join(f"{s['system']} {100 * s['metrics']['compiles']:.0f}%" for s in neural)
     lines.append(f"* **Code that compiles** (`compile()`, stricter than parsing): {shares}; "

@@ -115,6 +115,31 @@ def test_the_selection_scalar_chooses_the_search_per_model(trained, monkeypatch)
     assert "chrF gain 2.00 x compiles 0.80" in calibration.calibration_report(chosen)[0]
 
 
+def test_a_wider_grid_decodes_only_its_new_candidates(trained, monkeypatch, tmp_path):
+    import shutil
+
+    config, path, records = trained
+    copy = tmp_path / "checkpoint.pt"
+    shutil.copy(path, copy)
+    decoded = []
+
+    def scores(model, pre, recs, decoding, device, scorer=None):
+        decoded.append((decoding.method, decoding.eos_penalty))
+        return {"bleu": 1.0, "parses": 1.0, "parsing_bleu": 1.0, "compiles": 1.0, "chrf": 5.0, "chrf_gain": decoding.eos_penalty}
+
+    monkeypatch.setattr(calibration, "validation_scores", scores)
+    narrow = replace(config.decoding, method_grid=["greedy", "beam"], eos_penalty_grid=[0.0, 4.0], calibrate_by="chrf_gain_x_compiles")
+    calibrate_checkpoint(copy, replace(config, decoding=narrow), records, "cpu")
+    assert len(decoded) == 4
+    wide = replace(narrow, eos_penalty_grid=[0.0, 4.0, 6.0])
+    chosen = calibrate_checkpoint(copy, replace(config, decoding=wide), records, "cpu")
+    assert decoded[4:] == [("beam", 6.0), ("greedy", 6.0)]  # the four candidates measured before are reused
+    assert chosen["eos_penalty"] == 6.0 and len(chosen["valid_chrf_gain"]) == 6
+    other = replace(wide, max_len=30, eos_penalty_grid=[0.0, 4.0, 6.0, 8.0])  # other settings: nothing reused
+    calibrate_checkpoint(copy, replace(config, decoding=other), records, "cpu")
+    assert len(decoded) == 6 + 8
+
+
 def test_without_a_grid_nothing_is_calibrated(trained):
     config, path, records = trained
     plain = DecodingConfig(eos_penalty=0.7)

@@ -39,3 +39,23 @@ def test_training_loss_of_every_model_equals_the_logits_path(name, tie):
     logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
     plain, _ = sequence_loss(logits, batch.tgt_out)
     assert fused.item() == pytest.approx(plain.item(), abs=1e-5)
+
+
+def test_loss_by_position_splits_the_validation_loss_by_target_position():
+    from seq2seq_lib.batching import EncodedDataset
+    from seq2seq_lib.losses import loss_by_position, position_labels, validate
+
+    torch.manual_seed(2)
+    model = build_model("attention", 30, 40, emb_dim=8, hidden_dim=8)
+    pairs = [([int(t) for t in torch.randint(4, 30, (n % 5 + 2,))] + [2], [int(t) for t in torch.randint(4, 40, (n,))] + [2])
+             for n in (3, 9, 25, 70, 4, 12)]  # targets of 4 to 71 pieces (with <eos>)
+    dataset = EncodedDataset(pairs, list(range(len(pairs))))
+    overall, by_position = loss_by_position(model, dataset, batch_size=4, device="cpu")
+    assert overall == pytest.approx(validate(model, dataset, 4, "cpu")["valid_loss"], rel=1e-5)
+    assert len(by_position) == len(position_labels()) == 4 and all(v > 0 for v in by_position)
+    pieces = [min(len(t), 5) for _, t in pairs], [max(0, min(len(t), 20) - 5) for _, t in pairs]
+    assert position_labels() == ["1-5", "6-20", "21-60", "61+"]
+    # the overall mean is the piece-weighted mean of the buckets
+    counts = [sum(pieces[0]), sum(pieces[1]), sum(max(0, min(len(t), 60) - 20) for _, t in pairs),
+              sum(max(0, len(t) - 60) for _, t in pairs)]
+    assert sum(c * v for c, v in zip(counts, by_position)) / sum(counts) == pytest.approx(overall, rel=1e-5)

@@ -2,7 +2,7 @@
 
 from seq2seq_lib.io_utils import write_json
 from seq2seq_lib.notebook_helpers import (
-    describe_comparison, describe_decoding, describe_model, profiles_frame, significance_frame, stale_profiles,
+    describe_comparison, describe_decoding, describe_model, position_frame, profiles_frame, significance_frame, stale_profiles,
 )
 
 
@@ -21,8 +21,10 @@ def bootstrap(a: float, b: float, low: float, high: float) -> dict:
 
 SUMMARIES = [
     summary("rnn", 14.2, 0.1, compiles=0.1, loss_true=3.5, loss_shuffled=3.55, parameters=100, sentences_per_second=50.0,
+            loss_rise_by_position={"1-5": 0.09, "61+": 0.0},
             calibration={"method": "greedy"}, decoding={"method": "greedy", "max_len": 400, "eos_penalty": 2.0}),
     summary("attention", 15.5, 3.0, compiles=0.85, loss_true=3.1, loss_shuffled=3.6, parameters=300,
+            loss_rise_by_position={"1-5": 1.07, "61+": 0.17},
             sentences_per_second=20.0, calibration={"method": "beam"},
             decoding={"method": "beam", "beam_width": 5, "max_len": 400, "syntax_guard": True}),
     summary("retrieval", 14.1, 2.4, compiles=1.0),
@@ -47,6 +49,7 @@ def test_conclusions_rank_by_gain_and_compare_with_the_baselines():
     assert "constant chosen by BLEU scores BLEU 10.90 against the models' attention 7.75, rnn 7.10" in text
     assert "it falls to 3.10" in text
     assert "attention 3.100 -> 3.600, rnn 3.500 -> 3.550" in text
+    assert "over code pieces 1-5 -> pieces 61+: attention 1.070 -> 0.170, rnn 0.090 -> 0.000" in text
     assert "attention 85%" in text and "rnn 10%" in text and "attention the most" in text
     assert "rnn greedy search" in text and "attention beam search, width 5, syntax guard" in text
     assert "rnn 100 parameters and 50.0 pairs/s" in text
@@ -59,6 +62,11 @@ def test_model_text_states_gain_baselines_and_loss():
     assert "loses 3.00 (95% CI 2.50-3.50) chrF" in text and "The other 12.50" in text
     assert "the model is above it" in text and "the model is level with retrieval" in text
     assert "the docstring is worth 0.500 nats per piece" in text
+
+
+def test_position_rows_per_model():
+    frame = position_frame(SUMMARIES)
+    assert frame["system"].tolist() == ["rnn", "attention"] and list(frame.columns) == ["system", "pieces 1-5", "pieces 61+"]
 
 
 def test_significance_rows_per_pair_and_metric():
