@@ -181,6 +181,19 @@ def markdown_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+README_COLUMNS = ("chrf", "chrf_gain", "bleu", "bleu_no_layout", "compiles", "loss_true", "loss_shuffled")
+
+
+def readme_table(csv_path: Path) -> str:
+    """The README's short comparison table, from a comparison.csv: the headline columns only."""
+    with csv_path.open(encoding="utf-8") as lines:
+        rows = [{k: (float(v) if v not in ("", None) and k != "system" else v) for k, v in row.items()}
+                for row in csv.DictReader(lines)]
+    readable = markdown_rows(rows)
+    keep = ["system", *(MARKDOWN_HEADERS[c] for c in README_COLUMNS)]
+    return format_markdown([{k: row[k] for k in keep} for row in readable])
+
+
 def format_markdown(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of the comparison rows."""
     header = list(rows[0])

@@ -71,7 +71,7 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     """Run every stage of a profile and print a summary; returns seconds per stage."""
     from .checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
     from .corpus import build_corpus
-    from .evaluation import evaluate_models
+    from .evaluation import evaluate_models, readme_table
     from .notebooks import execute_notebooks
     from .visualize import visualize_attention
 
@@ -91,7 +91,7 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     if "attention" in config.models:
         _stage("attention", timings, lambda: visualize_attention(config, num_examples=5, summary=True))
     if profile != "smoke":
-        update_readme_results(profile, table)
+        update_readme_results(profile, readme_table(paths.results_dir / "comparison.csv"))
     if not skip_notebooks:
         _stage("notebooks", timings, lambda: execute_notebooks(config))
     print("\n=== summary ===")
