@@ -432,7 +432,11 @@ def describe_comparison(
                  f"{best_compiles['system']} the most.")
     calibrated = [s for s in neural if s.get("calibration")]
     if calibrated:
-        settings = ", ".join(f"{s['system']} {describe_decoding(s['decoding'])}" for s in calibrated)
+        groups: dict[str, list[str]] = {}
+        for s in calibrated:
+            groups.setdefault(describe_decoding(s["decoding"]), []).append(s["system"])
+        settings = "; ".join(f"{' and '.join(names) if len(names) < len(neural) else 'every model'}: {text}"
+                             for text, names in groups.items())
         lines.append(f"* **Decoding**, chosen per model on validation by length-matched chrF gain x compile rate: {settings}.")
     if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
         costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"

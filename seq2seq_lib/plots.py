@@ -178,10 +178,12 @@ def plot_comparison(
             bars = ax.bar(range(len(systems)), values, yerr=np.clip([low, high], 0, None), capsize=6,
                           color=[f"C{i}" for i in range(len(systems))])
             ax.bar_label(bars, [f"{v:.1f}" for v in values], padding=3, fontsize=STYLE["xtick.labelsize"] - 1)
-            ax.set_xticks(range(len(systems)), [_short(name) for name in systems], rotation=30, ha="right")
+            ax.set_xticks(range(len(systems)), systems, rotation=30, ha="right")
             ax.set_xlabel("system")
             ax.set_ylabel(ylabel)
-            ax.set_ylim(0, max(1.0, 1.2 * float((values + high).max(initial=0.0))))
+            bottom = min(0.0, 1.2 * float((values - low).min(initial=0.0)))  # a gain's interval can reach below 0
+            ax.set_ylim(bottom, max(1.0, 1.2 * float((values + high).max(initial=0.0))))
+            ax.axhline(0, color="black", linewidth=0.8)
             ax.grid(axis="y", alpha=0.3)
         fig.suptitle(title, fontsize=STYLE["axes.titlesize"] + 2)
     return fig
