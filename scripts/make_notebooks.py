@@ -752,9 +752,9 @@ from seq2seq_lib.visualize import plot_bleu_by_length, plot_learning_curves
 Every system wrote code for the same test pairs, and every output is scored against its reference
 as the models' targets see it (tokenized and laid out again, comments dropped).
 
-* **chrF** (sacrebleu's chrF2: character 1- to 6-grams, whitespace ignored) is the headline score. On
+* **chrF** (sacrebleu's chrF2: character 1- to 6-grams, whitespace ignored) is the base score. On
   code it agrees with human judgement better than BLEU does (Evtikhiev et al., 2023), and it gives
-  partial credit for a name spelled almost right.
+  partial credit for a name spelled almost right; its gain, next, is the headline.
 * **chrF gain, length-matched** is chrF minus the mean chrF of the same outputs scored against the
   references shuffled 5 times, each time only among references of similar length (deciles). A model
   that took only a length from the docstring gains nothing; **chrF gain** shuffles without matching
@@ -783,11 +783,12 @@ The **constant** rows return the same function whatever the docstring says: of 3
 drawn with the profile's seed, the one that scored best on the *validation* split, once by chrF and
 once by BLEU (the test split never chooses anything). Read the table again with them in mind:
 
-* a constant earns a chrF close to the models': most characters of a Python function are shared by
-  all Python functions;
-* the constant chosen by BLEU is long and generic, and its BLEU with layout markers is near the
-  models', while without them it collapses: BLEU on code rewards getting the indentation structure
-  and common keywords right, which says nothing about the docstring;
+* a constant can earn as much chrF as the models, or more: most characters of a Python function are
+  shared by all Python functions, and chrF counts recall twice as much as precision, so a long
+  generic function collects many of them;
+* the constant chosen by BLEU can match or beat the models' BLEU with layout markers, while without
+  them it collapses: BLEU on code rewards the indentation structure and common keywords, which say
+  nothing about the docstring;
 * its docstring gain is exactly 0, so every model's gain is measured against the same zero.
 
 A model's result is what it scores *above* these lines, not the raw number.
@@ -875,8 +876,8 @@ it: left alone, small models write functions of much the same length whatever th
 So the project fits a small **length model** on the training split: a ridge regression of the log
 code length (in target pieces) on the docstring's TF-IDF and its length
 (`seq2seq_lib/length_model.py`). Decoding then subtracts a penalty from `<eos>` until the output
-reaches its predicted length and adds a bonus afterwards; both are chosen on validation for each
-model, like the plain penalty before it. The left panel shows how much a docstring says about the
+reaches its predicted length (a bonus after it can be configured; the quick profile leaves it at 0);
+the penalty, and whether to aim at the length at all, are chosen on validation for each model. The left panel shows how much a docstring says about the
 length (not much: the predictions stay near the middle for short and long functions alike); the
 right panel shows how long each system's outputs are against the reference, per length bin (the
 dashed diagonal is right). `ablation_length_target.md` below measures the change.

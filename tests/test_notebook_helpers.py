@@ -45,6 +45,7 @@ def test_conclusions_rank_by_gain_and_compare_with_the_baselines():
     assert "**attention vs retrieval:** gain difference +0.60 (95% CI -0.10 to +1.30), not significant" in text
     assert "retrieval vs constant" not in text  # only pairs with a model
     assert "by chrF, attention above, rnn level with" in text  # the constant: 14.3 +- 0.2 against 15.5 and 14.2 +- 0.5
+    assert "A score that one constant function reaches says nothing" in text
     assert "by the gain, attention level with, rnn below" in text
     assert "constant chosen by BLEU scores BLEU 10.90 against the models' attention 7.75, rnn 7.10" in text
     assert "it falls to 3.10" in text

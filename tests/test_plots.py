@@ -86,7 +86,7 @@ def test_comparison_bars_carry_their_confidence_intervals():
     fig = plots.plot_comparison(SUMMARIES, metrics=("bleu", "token_accuracy"))
     axes = fig.get_axes()
     assert [ax.get_ylabel() for ax in axes] == ["corpus BLEU (0-100)", "token accuracy (%)"]
-    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["rnn", "retrieval"]
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["rnn", "retrieval (TF-IDF)"]  # names as given
     assert [p.get_height() for p in axes[1].patches] == pytest.approx([10.0, 5.0])
     error_bar = axes[0].collections[0].get_segments()[0]  # the rnn bar's interval, from low to high
     assert [error_bar[0][1], error_bar[1][1]] == pytest.approx([4.0, 6.0])
