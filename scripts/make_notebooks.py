@@ -669,7 +669,8 @@ print("row sums of alpha (each 1):", [f"{x:.4f}" for x in out.attn.sum(-1).flatt
 print("alpha of the padded docstring at step 1 (zero on its 2 pads):", [f"{x:.3f}" for x in out.attn[1, 0].tolist()])
 '''
     heatmap = '''
-records = load_records(config, "test")
+# the test pairs as the results file holds them, so no corpus is needed
+records = [{"func_documentation_string": e["docstring"], "func_code_string": e["reference"]} for e in results["examples"]]
 device = resolve_device(config.device)
 loaded.model.to(device)
 decoded = [e for e in decode_examples(loaded, [records[i] for i in indices], config, device) if e.tgt_tokens]
@@ -708,7 +709,7 @@ evenly over the docstring belong to tokens (such as `(` or `<newline>`) that nee
 
 Next: **notebook 5** compares the three models on the same test set, with significance tests.
 """
-    imports = "from seq2seq_lib.experiment import load_records, resolve_device\nfrom seq2seq_lib.visualize import decode_examples, plot_attention\n"
+    imports = "from seq2seq_lib.experiment import resolve_device\nfrom seq2seq_lib.visualize import decode_examples, plot_attention\n"
     return model_notebook("04_attention_seq2seq.ipynb", "attention", "4. Attention: a bidirectional encoder with Bahdanau attention",
                           learn, theory, walkthrough, next_steps, extra, imports)
 

@@ -30,7 +30,7 @@ from .gain import GainScorer, best_constants, derangement, normalise_code
 from .experiment import (
     RunPaths, configure_threads, load_records, resolve_device, run_paths, sample_records, training_records, validation_records,
 )
-from .io_utils import read_json, write_json, write_text
+from .io_utils import read_json, read_jsonl_gz, write_json, write_jsonl_gz, write_text
 from .losses import loss_by_position, position_labels
 from .models.base import Seq2Seq
 from .preprocess import Preprocessor
@@ -121,12 +121,43 @@ def _examples(records: list[dict], hypotheses: list[str], per_example: list[dict
     ]
 
 
-def write_results(path: Path, system: str, scored: dict[str, Any], records: list[dict], hypotheses: list[str], extra: dict[str, Any]) -> dict[str, Any]:
-    """Write one system's evaluation_results.json (atomically) and return the summary part."""
+def write_results(path: Path, system: str, scored: dict[str, Any], records: list[dict], hypotheses: list[str], extra: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+    """Write one system's evaluation_results.json (atomically); return the summary part and the examples."""
     summary = {"system": system, **extra, "metrics": scored["metrics"], "ci95": scored["ci95"],
                "by_docstring_length": scored["by_docstring_length"], "by_code_length": scored["by_code_length"]}
-    write_json(path, {**summary, "examples": _examples(records, hypotheses, scored["per_example"])})
-    return summary
+    examples = _examples(records, hypotheses, scored["per_example"])
+    write_json(path, {**summary, "examples": examples})
+    return summary, examples
+
+
+SHIPPED_FIELDS = ("docstring", "reference", "func_name", "repository", "ref_len")  # the same for every system
+
+
+def write_shipped_examples(path: Path, examples: dict[str, list[dict]]) -> None:
+    """The examples every notebook shows, compact enough to commit: per pair the docstring, reference and
+    each system's output and length (`load_shipped_results` rebuilds the results files from it)."""
+    systems = list(examples)
+    rows = [
+        {**{f: first[f] for f in SHIPPED_FIELDS},
+         "generated": {s: examples[s][i]["generated"] for s in systems}, "hyp_len": {s: examples[s][i]["hyp_len"] for s in systems}}
+        for i, first in enumerate(examples[systems[0]])
+    ]
+    write_jsonl_gz(path, rows)
+
+
+def load_shipped_results(results_dir: Path, folder: str, split: str = "test") -> dict[str, Any] | None:
+    """A system's results (summary and examples) from the committed summary and shipped examples, or None."""
+    summaries, shipped = results_dir / f"summary_{split}.json", results_dir / f"examples_{split}.jsonl.gz"
+    if not (summaries.is_file() and shipped.is_file()):
+        return None
+    system = {v: k for k, v in BASELINE_FOLDERS.items()}.get(folder, folder)
+    summary = next((s for s in read_json(summaries) if s["system"] == system), None)
+    rows = read_jsonl_gz(shipped)
+    if summary is None or not rows or system not in rows[0]["generated"]:
+        return None
+    examples = [{**{f: r[f] for f in SHIPPED_FIELDS}, "generated": r["generated"][system], "hyp_len": r["hyp_len"][system]}
+                for r in rows]
+    return {**summary, "examples": examples}
 
 
 # The comparison table's columns: scores 0-100, shares in percent, losses in nats per code piece ("" where none).
@@ -324,7 +355,7 @@ def evaluate_models(
         raise UserError(f"{len(records)} pair(s) to evaluate; the docstring gain compares each output with other pairs' "
                         "code, so evaluate at least 2")
     scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
-    summaries, stats = [], {}
+    summaries, stats, examples = [], {}, {}
     for name in names:
         checkpoint = find_model_checkpoint(paths.run_dir, name, config.profile)
         loaded = load_model(checkpoint, device)
@@ -348,7 +379,8 @@ def evaluate_models(
             "sentences_per_second": len(records) / max(generation.seconds, 1e-9),
             **teacher_forced_losses(loaded, records, config, config.seed, device),
         }
-        summaries.append(write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra))
+        summary, examples[name] = write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra)
+        summaries.append(summary)
         m = scored["metrics"]
         print(f"[evaluate] {name}: chrF {m['chrf']:.2f}, length-matched chrF gain {m['chrf_gain']:.2f}, "
               f"BLEU {m['bleu']:.2f}, compiles {100 * m['compiles']:.1f}% on {len(records)} {split} pairs")
@@ -356,9 +388,11 @@ def evaluate_models(
         scored = score(hypotheses, records, scorer, config.seed, with_codebleu)
         stats[system] = scored["stats"]
         folder = BASELINE_FOLDERS[system]
-        summaries.append(write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, {"split": split}))
+        summary, examples[system] = write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, {"split": split})
+        summaries.append(summary)
     write_json(out_dir / f"significance_{split}.json", _significance(stats, scorer, config.seed))
     write_json(out_dir / f"summary_{split}.json", summaries)
+    write_shipped_examples(out_dir / f"examples_{split}.jsonl.gz", examples)
     table_dirs = [out_dir, paths.figures_dir] if out_dir == paths.results_dir else [out_dir]
     return write_table(table_rows(summaries), table_dirs, stem="comparison" if split == "test" else f"comparison_{split}")
 

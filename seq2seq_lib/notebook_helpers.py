@@ -25,7 +25,7 @@ from torch.nn.utils.rnn import pad_sequence
 from .checkpoints import LoadedModel
 from .config import Config, load_config, profile_config_path
 from .errors import UserError
-from .evaluation import format_markdown
+from .evaluation import format_markdown, load_shipped_results
 from .experiment import PROJECT_ROOT, RunPaths, configure_threads, run_paths
 from .io_utils import read_json, write_text
 from .preprocess import Preprocessor
@@ -105,8 +105,11 @@ def model_history(paths: RunPaths, loaded: LoadedModel) -> list[dict[str, Any]]:
 
 
 def load_results(paths: RunPaths, system: str) -> dict[str, Any]:
-    """One system's evaluation_results.json (a model name, or a baseline's folder name such as 'retrieval')."""
+    """One system's results (a model name, or a baseline's folder name such as 'retrieval'): its
+    evaluation_results.json where evaluated on this machine, else the committed summary and shipped examples."""
     path = paths.results_dir / system / "evaluation_results.json"
+    if not path.is_file() and (shipped := load_shipped_results(paths.results_dir, system)) is not None:
+        return shipped
     if not path.is_file():
         raise UserError(f"no results for '{system}' in {paths.results_dir}; run "
                         f"`python -m seq2seq_lib evaluate --profile {paths.profile} --model all`")
