@@ -22,6 +22,13 @@ def test_profiles_give_the_three_models_the_same_sizes():
     assert full.training.epochs > quick.training.epochs
 
 
+def test_quick_and_full_choose_decoding_by_the_selection_scalar():
+    quick, full = (load_config(profile_config_path(p)).decoding for p in ("quick", "full"))
+    for decoding in (quick, full):
+        assert decoding.calibrate_by == "chrf_gain_x_compiles" and sorted(decoding.method_grid) == ["beam", "greedy"]
+    assert quick.calibration_key() == full.calibration_key()  # the same search settings and grid
+
+
 def test_overrides_and_int_for_float(tmp_path):
     config = load_config(profile_config_path("smoke"), {"seed": 7, "training.lr": 1})
     assert config.seed == 7 and config.training.lr == 1.0 and isinstance(config.training.lr, float)
