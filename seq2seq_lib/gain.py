@@ -161,7 +161,7 @@ def length_groups(lengths: Sequence[int], groups: int = LENGTH_GROUPS) -> list[n
     """Indices split into `groups` equal-sized groups by length rank (fewer when there are under 2 per group)."""
     order = np.argsort(np.asarray(lengths), kind="stable")
     count = max(1, min(groups, len(order) // 2))
-    return [part for part in np.array_split(order, count)]
+    return list(np.array_split(order, count))
 
 
 def grouped_derangement(groups: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -285,7 +285,7 @@ class GainScorer:
         sums = stats.sum(axis=0)
         return {name: float(fn(sums, len(stats))) for name, fn in self.metrics.items()}
 
-    def intervals(self, stats: np.ndarray, n_resamples: int, seed: int, names: Sequence[str] = ("chrf", "chrf_gain", "bleu")) -> dict[str, list[float]]:
+    def intervals(self, stats: np.ndarray, n_resamples: int, seed: int, names: Sequence[str] = ("chrf", "chrf_gain")) -> dict[str, list[float]]:
         """95% percentile bootstrap intervals over examples (permutations held fixed) of the named metrics."""
         sums = resample_sums(stats, n_resamples, seed)
         return {name: [float(v) for v in np.percentile(self.metrics[name](sums, len(stats)), [2.5, 97.5])] for name in names}
@@ -337,11 +337,8 @@ def best_constants(candidates: Sequence[str], references: Sequence[str]) -> dict
     # sacrebleu counts an output's n-grams of an order only against references that have that order
     has_order = (chars.widen(ref_chars) @ chars.by_order()).toarray() > 0  # (N, order)
     char_sums[:, 0] = char_sums[:, 0] / len(refs) * has_order.sum(axis=0)
-    chrf = chrf_from_stats(np.stack([char_sums[:, 0], char_sums[:, 1], char_sums[:, 2]], axis=2).reshape(len(candidates), -1))
-
-    token_sums = constant_sums(tokens, ref_tokens, cand_tokens)
-    bleu_stats = np.concatenate([token_sums[:, 2], token_sums[:, 0], token_sums[:, 0, :1], token_sums[:, 1, :1]], axis=1)
-    bleu = bleu_from_stats(bleu_stats)
+    chrf = chrf_from_stats(chrf_columns(char_sums))
+    bleu = bleu_from_stats(bleu_columns(constant_sums(tokens, ref_tokens, cand_tokens)))
     chosen = {}
     for name, scores in (("chrf", np.atleast_1d(chrf)), ("bleu", np.atleast_1d(bleu))):
         best = int(np.argmax(scores))  # ties: the first candidate
