@@ -68,7 +68,7 @@ if "google.colab" in sys.modules and not os.path.isdir("{CLONE_DIR}"):
     sys.path.insert(0, "{CLONE_DIR}")
 '''
     setup = '''
-from seq2seq_lib.notebook_helpers import setup_notebook
+from seq2seq_lib.course.notebook_helpers import setup_notebook
 
 ctx = setup_notebook(profile, seed)  # chdir to the project root, load configs/<profile>.yaml, set the plot style
 config, paths = ctx.config, ctx.paths
@@ -120,11 +120,12 @@ from collections import Counter
 import pandas as pd
 from IPython.display import Markdown, display
 
-from seq2seq_lib import plots
-from seq2seq_lib.corpus import DEFAULT_SAMPLE_DIR, corpus_stats, format_stats
-from seq2seq_lib.experiment import load_records, resolve_path, training_records
-from seq2seq_lib.notebook_helpers import coverage_curve, pick_examples
-from seq2seq_lib.tokenization import DocTokenizer, code_pieces
+from seq2seq_lib.course import plots
+from seq2seq_lib.data.corpus import DEFAULT_SAMPLE_DIR, corpus_stats, format_stats
+from seq2seq_lib.data.records import load_records, training_records
+from seq2seq_lib.paths import resolve_path
+from seq2seq_lib.course.notebook_helpers import coverage_curve, pick_examples
+from seq2seq_lib.data.tokenization import DocTokenizer, code_pieces
 ''', slide="skip"),
         md(r"""
 ## Where the pairs come from
@@ -325,14 +326,21 @@ MODEL_SETUP_IMPORTS = '''
 import torch
 from IPython.display import HTML, display
 
-from seq2seq_lib.checkpoints import find_model_checkpoint, load_model
+from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
 from seq2seq_lib.models import MODEL_NAMES, build_model, count_parameters
-from seq2seq_lib.notebook_helpers import (
-    describe_decoding, describe_model, describe_training, examples_frame, examples_html, load_results, metrics_frame,
-    model_history, pick_examples,
+from seq2seq_lib.course.notebook_helpers import (
+    describe_decoding,
+    describe_model,
+    describe_training,
+    examples_frame,
+    examples_html,
+    load_results,
+    metrics_frame,
+    model_history,
+    pick_examples,
 )
 from seq2seq_lib.pipeline import train_models
-from seq2seq_lib.visualize import plot_learning_curves
+from seq2seq_lib.course.visualize import plot_learning_curves
 __EXTRA_IMPORTS__
 MODEL = "__MODEL__"
 '''
@@ -360,7 +368,7 @@ for part, module in build_model(MODEL, 519, 1130, emb_dim=128, hidden_dim=128).n
 TRAINING_TEXT = r"""
 ## Training
 
-All three models share one training loop (`seq2seq_lib/training.py`). The decoder is trained with
+All three models share one training loop (`seq2seq_lib/training/loop.py`). The decoder is trained with
 **teacher forcing**: at step $t$ it receives the *gold* previous token $y_{t-1}$, not its own guess,
 and we minimise the mean cross-entropy over the real (non-padding) target tokens,
 
@@ -537,7 +545,7 @@ print("one decoder step:", tuple(logits.shape), "(B, V); new state", tuple(state
 ## What to try next
 
 * Set `retrain = True` and a larger `model.hidden_dim` in the profile: does the fixed context hold more of the docstring?
-* Decode greedily instead of with beam search (`python -m seq2seq_lib evaluate --greedy`; the model is calibrated for it first) and compare BLEU and length.
+* Decode greedily instead of with beam search (`python -m seq2seq_lib evaluate --greedy --split valid`) and compare chrF, its docstring gain and length.
 * Look at the examples again: does the generated code use any word of the docstring, or only frequent code?
 
 Next: **notebook 3** replaces the RNN cell with an LSTM, which keeps gradients alive over long sequences.
@@ -709,7 +717,7 @@ evenly over the docstring belong to tokens (such as `(` or `<newline>`) that nee
 
 Next: **notebook 5** compares the three models on the same test set, with significance tests.
 """
-    imports = "from seq2seq_lib.experiment import resolve_device\nfrom seq2seq_lib.visualize import decode_examples, plot_attention\n"
+    imports = "from seq2seq_lib.runtime import resolve_device\nfrom seq2seq_lib.course.visualize import decode_examples, plot_attention\n"
     return model_notebook("04_attention_seq2seq.ipynb", "attention", "4. Attention: a bidirectional encoder with Bahdanau attention",
                           learn, theory, walkthrough, next_steps, extra, imports)
 
@@ -737,15 +745,27 @@ The three models and three baselines on the same test set. In this notebook you 
 import numpy as np
 from IPython.display import HTML, Markdown, display
 
-from seq2seq_lib import plots
-from seq2seq_lib.checkpoints import find_model_checkpoint, load_model
-from seq2seq_lib.evaluation import load_summaries
+from seq2seq_lib.course import plots
+from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
+from seq2seq_lib.evaluation.evaluate import load_summaries
 from seq2seq_lib.io_utils import read_json
-from seq2seq_lib.notebook_helpers import (
-    describe_comparison, examples_frame, examples_html, guard_table, length_predictions, load_results, metrics_frame,
-    model_history, pick_examples, position_frame, profiles_frame, significance_frame, stale_profiles,
+from seq2seq_lib.course.notebook_helpers import (
+    describe_comparison,
+    examples_frame,
+    examples_html,
+    guard_table,
+    length_predictions,
+    load_results,
+    metrics_frame,
+    model_history,
+    pick_examples,
+    position_frame,
+    profiles_frame,
+    significance_frame,
+    stale_profiles,
 )
-from seq2seq_lib.visualize import plot_bleu_by_length, plot_learning_curves
+from seq2seq_lib.course.plots import plot_by_length
+from seq2seq_lib.course.visualize import plot_learning_curves
 ''', slide="skip"),
         md(r"""
 ## The comparison table
@@ -851,20 +871,21 @@ fig = plot_learning_curves(histories, metrics=("train_loss", "valid_loss", "vali
 ctx.show(fig, "05_learning_curves")
 '''),
         md(r"""
-## Where the models fail: BLEU by length
+## Where the models read the docstring: the gain by length
 
 The test pairs grouped by docstring length (tokens) and by reference code length (code tokens); $n$ is
-the number of test pairs in a group. A fixed-context model should suffer most on long docstrings,
-and every model on long functions.
+the number of test pairs in a group. The bars are the length-matched chrF docstring gain of the group's
+outputs (each scored against its own reference and against others of similar length). A fixed-context
+model should gain least on long docstrings, and every model on long functions.
 """, slide="slide"),
         code('''
 by_doc = {s["system"]: s["by_docstring_length"] for s in summaries}
-ctx.show(plot_bleu_by_length(by_doc, title="Test BLEU by docstring length (tokens)"), "05_bleu_by_docstring_length")
+ctx.show(plot_by_length(by_doc, title="Docstring gain by docstring length (tokens)"), "05_gain_by_docstring_length")
 '''),
         code('''
 by_code = {s["system"]: s["by_code_length"] for s in summaries}
-fig = plot_bleu_by_length(by_code, xlabel="reference code length (tokens)", title="Test BLEU by code length (tokens)")
-ctx.show(fig, "05_bleu_by_code_length")
+fig = plot_by_length(by_code, xlabel="reference code length (tokens)", title="Docstring gain by code length (tokens)")
+ctx.show(fig, "05_gain_by_code_length")
 '''),
         md(r"""
 ## How long should the function be?
@@ -876,7 +897,7 @@ it: left alone, small models write functions of much the same length whatever th
 
 So the project fits a small **length model** on the training split: a ridge regression of the log
 code length (in target pieces) on the docstring's TF-IDF and its length
-(`seq2seq_lib/length_model.py`). Decoding then subtracts a penalty from `<eos>` until the output
+(`seq2seq_lib/decoding/length_model.py`). Decoding then subtracts a penalty from `<eos>` until the output
 reaches its predicted length (a bonus after it can be configured; the quick profile leaves it at 0);
 the penalty, and whether to aim at the length at all, are chosen on validation for each model. The left panel shows how much a docstring says about the
 length (not much: the predictions stay near the middle for short and long functions alike); the
@@ -899,7 +920,7 @@ ctx.show(plots.plot_output_lengths(outputs, predicted=lengths), "05_output_lengt
 A model that writes one piece at a time can write `else:` where no `if` came before, a colon after a
 plain statement, `)` to close a `[`, or a line break inside a bracket; each makes the whole function
 fail to parse, and most outputs that do not parse fail that way, not inside an expression. The
-**syntax guard** (`seq2seq_lib/syntax_guard.py`) follows every hypothesis piece by piece (open
+**syntax guard** (`seq2seq_lib/decoding/syntax_guard.py`) follows every hypothesis piece by piece (open
 brackets, indentation depth, which statement opened each block, whether a string is open) and sets
 to $-\infty$, before greedy or beam search picks a piece, exactly the pieces no continuation could
 repair. It never forbids `<eos>`: where an output ends stays with the `<eos>` settings. The table

@@ -46,7 +46,7 @@ def _model_names(choice: str, config) -> list[str]:
 
 def cmd_data(args: argparse.Namespace) -> None:
     """`data build` and `data stats`."""
-    from . import corpus
+    from .data import corpus
 
     if args.action == "build":
         corpus.build_corpus(args.packages, args.out, args.cache, jobs=args.jobs)
@@ -64,19 +64,19 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Evaluate models (and baselines) on a split and write results and the comparison table."""
-    from .evaluation import evaluate_models
+    from .evaluation.evaluate import evaluate_models
+
+    from dataclasses import replace
+
+    from .data.pairs import check_out_dir, read_pairs
 
     config = _config_from_args(args)
+    changes = {option: getattr(args, option) for option in ("max_len", "eos_penalty", "no_repeat_ngram")}
     if args.beam is not None:
-        config.decoding.method, config.decoding.beam_width = "beam", args.beam
+        changes.update(method="beam", beam_width=args.beam)
     if args.greedy:
-        config.decoding.method = "greedy"
-    for option in ("max_len", "eos_penalty", "no_repeat_ngram"):
-        if getattr(args, option) is not None:
-            setattr(config.decoding, option, getattr(args, option))
-    if args.eos_penalty is not None:
-        config.decoding.eos_penalty_grid = []  # an explicit penalty replaces the calibrated one
-    from .pairs import check_out_dir, read_pairs
+        changes["method"] = "greedy"
+    config.decoding = replace(config.decoding, **{k: v for k, v in changes.items() if v is not None})
 
     records = None
     out_dir = check_out_dir(args.out, config) if args.out is not None else None
@@ -86,14 +86,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         records = read_pairs(args.pairs)
     table = evaluate_models(
         config, _model_names(args.model, config), split="pairs" if records is not None else args.split,
-        max_examples=args.max_examples, with_codebleu=args.codebleu, records=records, out_dir=out_dir,
+        max_examples=args.max_examples, records=records, out_dir=out_dir,
     )
     print(table)
 
 
 def cmd_visualize(args: argparse.Namespace) -> None:
     """Attention heatmaps of a few examples and, with --summary, statistics over the split."""
-    from .visualize import visualize_attention
+    from .course.visualize import visualize_attention
 
     config = _config_from_args(args)
     visualize_attention(config, num_examples=args.num_examples, summary=args.summary, split=args.split)
@@ -101,7 +101,7 @@ def cmd_visualize(args: argparse.Namespace) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> None:
     """Benchmark against plain tutorial-style reference models."""
-    from .bench import run_benchmark
+    from .lab.bench import run_benchmark
 
     run_benchmark(quick=args.quick, out_dir=args.out)
 
@@ -115,7 +115,7 @@ def cmd_run_all(args: argparse.Namespace) -> None:
 
 def cmd_seeds(args: argparse.Namespace) -> None:
     """Train and evaluate a profile with several seeds and report the spread."""
-    from .pipeline import run_seeds
+    from .lab.seeds import run_seeds
 
     print(run_seeds(args.profile, args.seeds, split=args.split, max_examples=args.max_examples))
 
@@ -124,7 +124,7 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     """One change at a time against a profile; writes results/<profile>/ablation.md."""
     from pathlib import Path
 
-    from .ablation import run_ablation
+    from .lab.ablation import run_ablation
 
     print(run_ablation(Path(args.spec), stage=args.stage, jobs=args.jobs))
 
@@ -155,7 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", help="train, valid or test")
     evaluate.add_argument("--beam", type=int, help="beam width (default: the config's decoding)")
     evaluate.add_argument("--greedy", action="store_true", help="greedy decoding")
-    evaluate.add_argument("--codebleu", action="store_true", help="also CodeBLEU (slow on long outputs)")
     evaluate.add_argument("--max-len", type=int, help="longest output in pieces (default: the config's)")
     evaluate.add_argument("--eos-penalty", type=float, help="subtracted from log p(<eos>) (default: the config's)")
     evaluate.add_argument("--no-repeat-ngram", type=int, help="block repeated n-grams of this size, 0: off")
@@ -183,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
     seeds.set_defaults(func=cmd_seeds)
 
-    ablate = commands.add_parser("ablate", help="one change at a time against a profile (validation BLEU)")
-    ablate.add_argument("--spec", default="configs/ablations.yaml", help="the variants to run")
+    ablate = commands.add_parser("ablate", help="one change at a time against a profile, scored on validation")
+    ablate.add_argument("--spec", default="seq2seq_lib/lab/specs/dropout.yaml", help="the variants to run")
     ablate.add_argument("--stage", default="all", choices=("all", "train", "score"),
                         help="train: only train the rows (e.g. on a GPU machine); score: only score trained rows")
     ablate.add_argument("--jobs", type=int, default=1, help="rows trained at once by --stage train (one process each)")

@@ -13,14 +13,11 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from .errors import UserError
-
-if TYPE_CHECKING:
-    from .preprocess import Preprocessor
 
 PROFILES = ("smoke", "quick", "full")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -30,19 +27,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 class DataConfig:
     """Which corpus to read and how to turn it into training pairs."""
 
-    source: str = "local"  # "local" (built from pinned packages) or "codesearchnet" (online)
     corpus_dir: str = "data/corpus"
-    codesearchnet_id: str = "code_search_net"
-    codesearchnet_config: str = "python"
     max_train_pairs: int | None = None  # cap after the length limits; None: every pair that fits
-    max_valid_pairs: int | None = None  # validation subset used for early stopping
-    max_src_len: int = 64
-    max_tgt_len: int = 200
-    too_long: str = "drop"  # "drop" or "truncate" long *training* pairs; test pairs are never removed
-    filter_empty_bodies: bool = True  # drop training functions whose body is only `pass`/`...`
+    max_valid_pairs: int | None = 1000  # validation subset used for early stopping
+    max_src_len: int = 40  # training pairs with longer docstrings (in tokens) are left out
+    max_tgt_len: int = 200  # ... or with longer code (in pieces); test pairs are never left out
     src_vocab_size: int = 8000
-    tgt_vocab_size: int = 8000
-    min_freq: int = 2
+    tgt_vocab_size: int = 4000
+    min_freq: int = 2  # a token seen fewer times is <unk>
 
 
 @dataclass
@@ -53,125 +45,38 @@ class ModelConfig:
     hidden_dim: int = 128
     num_layers: int = 1
     dropout: float = 0.1
-    tie_embeddings: bool = False
-    embed_init: str = "normal"  # "normal": N(0, 1), PyTorch's default; "scaled": N(0, 1/emb_dim), as in fairseq
-    copy_forms: int = 0  # > 0: the attention model copies docstring words, up to this many spellings each (models/copy.py)
+    tie_embeddings: bool = True  # the output layer shares the target embedding matrix
+    copy_forms: int = 4  # > 0: the attention model copies docstring words, up to this many spellings each (models/copy.py)
 
 
 @dataclass
 class TrainingConfig:
     """The one training loop's settings."""
 
-    epochs: int = 10
+    epochs: int = 7
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 0.002
     clip_norm: float = 1.0
-    teacher_forcing: float = 1.0  # 1.0 takes the models' fused fast path
-    teacher_forcing_final: float | None = None  # set to decay linearly to this ratio over the epochs
-    label_smoothing: float = 0.0
-    ema_decay: float = 0.0  # > 0: validate, select and keep an exponential moving average of the weights
-    scheduler: str = "plateau"  # "plateau", "cosine" or "none"
-    plateau_factor: float = 0.5
-    plateau_patience: int = 1
-    early_stopping_patience: int = 3
-    select_by: str = "loss"  # "loss": keep the epoch of lowest validation loss; "bleu": of highest validation BLEU
-    bleu_pairs: int = 300  # validation pairs decoded (with the config's decoding) per epoch when select_by is "bleu"
+    teacher_forcing: float = 1.0  # share of steps fed the true previous piece; 1.0 takes the models' fused fast path
+    plateau_patience: int = 0  # halve the learning rate after this many epochs without a lower validation loss
+    early_stopping_patience: int = 2  # stop after this many epochs without a lower validation loss
     num_threads: int = 0  # 0: leave torch's default
     amp: bool = False  # mixed precision, CUDA only
 
 
-CALIBRATION_SETTINGS = (  # not decode() arguments
-    "eos_penalty_grid", "calibration_pairs", "end_when_parses", "calibrate_by", "method_grid",
-    "length_target", "target_scale", "eos_bonus_grid", "target_scale_grid", "syntax_guard",
-)
-CALIBRATED = ("eos_penalty", "eos_bonus", "target_scale")  # what a calibration chooses
-# How calibrations name end_when_parses (calibrations stored when outputs that never parse ran on to max_len
-# said `true`, and no longer match).
-END_WHEN_PARSES = "or else at the best refused end"
-
-
-@dataclass
+@dataclass(frozen=True)
 class DecodingConfig:
-    """How sequences are generated at evaluation time."""
+    """How sequences are generated at evaluation time (and in the demo): one frozen set of search options."""
 
     method: str = "beam"  # "greedy" or "beam"
-    method_grid: list[str] = field(default_factory=list)  # non-empty: calibration chooses the method too, per model
     beam_width: int = 5
-    length_penalty: float = 0.6
-    max_len: int = 200
-    min_len: int = 0
-    no_repeat_ngram: int = 0
-    eos_penalty: float = 0.0  # subtracted from log p(<eos>) at every step: > 0 gives longer outputs
-    eos_penalty_grid: list[float] = field(default_factory=list)  # non-empty: each model's penalty is chosen
-    calibration_pairs: int = 500  # from this grid by BLEU on that many validation pairs (seq2seq_lib.calibration)
-    end_when_parses: bool = False  # allow <eos> only once the code so far parses (else at the best refused <eos>)
-    calibrate_by: str = "bleu_x_parses"  # what calibration maximises: "chrf_gain_x_compiles" (the selection scalar),
-                                         # "bleu_x_parses" or "parsing_bleu" (unparsed outputs scored as empty)
-    length_target: bool = False  # aim each output at the length its docstring predicts (seq2seq_lib.length_model):
-    eos_bonus: float = 0.0  # eos_penalty applies before that length, this bonus from there on,
-    target_scale: float = 1.0  # at this multiple of the predicted length; calibration tries each combination of
-    eos_bonus_grid: list[float] = field(default_factory=list)  # eos_penalty_grid and these grids (empty: the value
-    target_scale_grid: list[float] = field(default_factory=list)  # above) and the plain penalties, and keeps the best
-    syntax_guard: bool = False  # forbid the pieces that would certainly break the block structure (seq2seq_lib.syntax_guard)
-
-    def calibration_key(self) -> dict[str, Any]:
-        """What a calibration depends on: every search setting but the penalty it chooses, the grid, the pairs."""
-        searched = {k: v for k, v in self.search_options().items() if k not in CALIBRATED}
-        if self.method_grid:
-            searched["method"] = sorted(self.method_grid)
-        if self.end_when_parses:  # only when set: keys written before these options existed still match
-            searched["end_when_parses"] = END_WHEN_PARSES
-        if self.syntax_guard:
-            searched["syntax_guard"] = True
-        if self.length_target:
-            searched["length_target"] = {"eos_bonus_grid": self.bonus_grid(), "target_scale_grid": self.scale_grid()}
-        if self.calibrate_by != "bleu_x_parses":
-            searched["calibrate_by"] = self.calibrate_by
-        return {**searched, "eos_penalty_grid": sorted(float(p) for p in self.eos_penalty_grid), "pairs": self.calibration_pairs}
-
-    def matching_calibration(self, calibrations: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-        """The model's calibration made under exactly these settings, if any."""
-        key = self.calibration_key()
-        return next((c for c in calibrations or [] if c.get("key") == key), None)
-
-    def bonus_grid(self) -> list[float]:
-        """The <eos> bonuses calibration tries (the configured one when no grid is given)."""
-        return sorted(float(b) for b in self.eos_bonus_grid) or [self.eos_bonus]
-
-    def scale_grid(self) -> list[float]:
-        """The target scales calibration tries (the configured one when no grid is given)."""
-        return sorted(float(s) for s in self.target_scale_grid) or [self.target_scale]
-
-    def calibrated(self, calibrations: list[dict[str, Any]] | None) -> DecodingConfig:
-        """These settings with the values a model was calibrated to under them (unchanged when there is none)."""
-        match = self.matching_calibration(calibrations) if self.eos_penalty_grid else None
-        if match is None:
-            return self
-        chosen = {k: float(match[k]) for k in CALIBRATED if k in match}
-        if "length_target" in match:  # whether aiming at the predicted length won
-            chosen["length_target"] = bool(match["length_target"])
-        if "method" in match:  # greedy or beam, when calibration chose it
-            chosen["method"] = str(match["method"])
-        return dataclasses.replace(self, **chosen)
-
-    def search_options(self, preprocessor: Preprocessor | None = None) -> dict[str, Any]:
-        """The keyword arguments of decoding.decode (everything but the calibration settings).
-
-        With `end_when_parses`, the preprocessor supplies the syntax check (`can_end`) that decoding calls; with
-        `syntax_guard`, the guard over its target pieces (`guard`); with `length_target`, its length model the
-        lengths to aim at (`target_length`; without one, none is aimed at).
-        """
-        options = {k: v for k, v in vars(self).items() if k not in CALIBRATION_SETTINGS}
-        if self.end_when_parses and preprocessor is not None:
-            options["can_end"] = preprocessor.code_parses
-        if self.syntax_guard and preprocessor is not None:
-            options["guard"] = preprocessor.syntax_guard
-        if not self.length_target:
-            del options["eos_bonus"]
-        elif preprocessor is not None and preprocessor.length_model is not None:
-            predict, scale = preprocessor.length_model.predict, self.target_scale
-            options["target_length"] = lambda src, src_lengths: scale * predict(src, src_lengths)
-        return options
+    length_penalty: float = 0.6  # GNMT's alpha: beam hypotheses are ranked by log p / ((5 + length) / 6) ** alpha
+    max_len: int = 400  # pieces generated at most
+    no_repeat_ngram: int = 8  # > 0: no n-gram of this length appears twice in an output
+    eos_penalty: float = 4.0  # subtracted from log p(<eos>): > 0 gives longer outputs
+    length_target: bool = True  # apply eos_penalty only before the length the docstring predicts (length_model.py)
+    target_scale: float = 1.0  # ... times this
+    syntax_guard: bool = True  # forbid the pieces that would certainly break the block structure (syntax_guard.py)
 
 
 @dataclass
@@ -194,8 +99,9 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "a saved config") -> Config:
-        """The Config of a plain dict (e.g. a checkpoint's); keys added since it was saved take their defaults."""
-        return _build(cls, values, "", source)
+        """The Config of a plain dict (e.g. a checkpoint's): keys added since it was saved take their defaults, keys
+        removed since are ignored."""
+        return _build(cls, values, "", source, strict=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (what checkpoints and result files record)."""
@@ -206,14 +112,14 @@ class Config:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _build(cls: type, values: Any, where: str, source: str) -> Any:
-    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
+def _build(cls: type, values: Any, where: str, source: str, strict: bool = True) -> Any:
+    """Build dataclass `cls` from a mapping, rejecting wrong types and (when strict) unknown keys."""
     if not isinstance(values, dict):
         raise UserError(f"{source}: section '{where}' must be a mapping; see configs/quick.yaml")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
-    if unknown:
+    if unknown and strict:
         raise UserError(f"{source}: unknown key '{where}.{unknown[0]}'; valid keys are {sorted(names)}")
     kwargs = {}
     for f in dataclasses.fields(cls):
@@ -221,7 +127,7 @@ def _build(cls: type, values: Any, where: str, source: str) -> Any:
             continue
         value, hint = values[f.name], hints[f.name]
         if dataclasses.is_dataclass(hint):
-            kwargs[f.name] = _build(hint, value, f"{where}.{f.name}".lstrip("."), source)
+            kwargs[f.name] = _build(hint, value, f"{where}.{f.name}".lstrip("."), source, strict)
         else:
             kwargs[f.name] = _check_type(value, hint, f"{where}.{f.name}".lstrip("."), source)
     return cls(**kwargs)

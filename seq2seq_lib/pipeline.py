@@ -14,22 +14,20 @@ from typing import Callable
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
-from .calibration import calibrate_checkpoint, calibration_report
-from .experiment import configure_threads, prepare_training_data, resolve_device, resolve_path, run_paths, set_seed
+from .runtime import configure_threads, set_seed
+from .training.data import prepare_training_data
+from .paths import resolve_path, run_paths
 from .io_utils import write_text
-from .metrics import PARSING_BLEU_LABEL
-from .training import TrainResult, train_model
+from .training.loop import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
 
 
-def train_models(
-    config: Config, names: list[str], force: bool = False, progress: bool = True, calibrate: bool = True
-) -> dict[str, TrainResult]:
-    """Train (or resume, or reuse) each named model of a config on the same data, then calibrate its decoding."""
+def train_models(config: Config, names: list[str], force: bool = False, progress: bool = True) -> dict[str, TrainResult]:
+    """Train (or resume, or reuse) each named model of a config on the same data."""
     set_seed(config.seed)
     configure_threads(config)
-    paths, device = run_paths(config), resolve_device(config.device)
+    paths = run_paths(config)
     data = prepare_training_data(config, paths)
     counts = data.counts["train"]
     print(
@@ -39,16 +37,10 @@ def train_models(
     results = {}
     for name in names:
         model_dir = paths.model_dir(name)
-        results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
-        result = results[name]
-        pairs = data.valid_records[: config.decoding.calibration_pairs]
-        calibration = calibrate_checkpoint(result.best_checkpoint, config, pairs, device) if calibrate else None
-        if calibration is not None:
-            for line in calibration_report(calibration):
-                print(f"[train] {name}: {line}")
+        result = results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
         print(
-            f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch} "
-            f"(by {config.training.select_by}), {result.train_seconds:.0f}s of training"
+            f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch}, "
+            f"{result.train_seconds:.0f}s of training"
         )
     return results
 
@@ -69,17 +61,17 @@ def _stage(name: str, timings: dict[str, float], action: Callable[[], object]) -
 
 def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, float]:
     """Run every stage of a profile and print a summary; returns seconds per stage."""
-    from .checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
-    from .corpus import build_corpus
-    from .evaluation import evaluate_models, readme_table
-    from .notebooks import execute_notebooks
-    from .visualize import visualize_attention
+    from .training.checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
+    from .data.corpus import build_corpus
+    from .evaluation.evaluate import evaluate_models, readme_table
+    from .course.notebooks import execute_notebooks
+    from .course.visualize import visualize_attention
 
     config = load_config(profile_config_path(profile))
     paths = run_paths(config)
     timings: dict[str, float] = {}
     corpus_dir = resolve_path(config.data.corpus_dir)
-    if config.data.source == "local" and not (corpus_dir / "test.jsonl.gz").is_file():
+    if not (corpus_dir / "test.jsonl.gz").is_file():
         _stage("corpus", timings, lambda: build_corpus(resolve_path("data/packages.txt"), corpus_dir, resolve_path("data/cache")))
     _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
     table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
@@ -99,41 +91,6 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
         print(f"{stage:>10}: {seconds / 60:6.1f} min")
     print(f"\n{table}\n\nfigures: {paths.figures_dir}/   results: {paths.results_dir}/")
     return timings
-
-
-def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples: int | None = None) -> str:
-    """Train and evaluate every model of a profile once per seed; write the spread as a table.
-
-    Finished seeds are reused: trained runs resume, and a seed's evaluation is kept once written
-    (delete `results/<profile>/seeds/seed<N>` to evaluate it again).
-    """
-    import statistics
-
-    from .evaluation import evaluate_models, format_markdown, load_summaries
-    metrics = {"bleu": "BLEU", "bleu_parsing_only": PARSING_BLEU_LABEL}
-    rows: dict[tuple[str, str], list[float]] = {}
-    for seed in seeds:
-        config = load_config(profile_config_path(profile), {"seed": seed})
-        out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
-        train_models(config, list(config.models))
-        if not (out_dir / f"summary_{split}.json").is_file():
-            evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
-        for summary in load_summaries(out_dir, split):
-            for key, label in metrics.items():
-                value = summary["metrics"].get(key)  # absent from summaries written before the metric existed
-                rows.setdefault((summary["system"], label), []).append(float("nan") if value is None else value)
-    table = format_markdown([
-        {
-            "model": name,
-            "metric": label,
-            **{f"seed {seed}": f"{value:.2f}" for seed, value in zip(seeds, values)},
-            "mean": f"{statistics.mean(values):.2f}",
-            "std": f"{statistics.stdev(values):.2f}" if len(values) > 1 else "",
-        }
-        for (name, label), values in rows.items()
-    ])
-    write_text(run_paths(config).results_dir / f"seeds_{split}.md", f"BLEU on the {split} split per seed ({profile} profile)\n\n{table}")
-    return table
 
 
 def update_readme_results(profile: str, table: str, readme: Path = PROJECT_ROOT / "README.md") -> bool:

@@ -20,7 +20,7 @@ def smoke_run():
     Outputs go to runs/smoke-seed1234 and results/smoke (gitignored); returns the loaded config.
     """
     from seq2seq_lib.config import load_config, profile_config_path
-    from seq2seq_lib.evaluation import evaluate_models
+    from seq2seq_lib.evaluation.evaluate import evaluate_models
     from seq2seq_lib.pipeline import train_models
 
     config = load_config(profile_config_path("smoke"))

@@ -5,13 +5,13 @@ import shutil
 import pytest
 import yaml
 
-from seq2seq_lib.ablation import format_row, run_ablation, variant_config
-from seq2seq_lib.checkpoints import read_checkpoint
+from seq2seq_lib.lab.ablation import format_row, run_ablation, variant_config
+from seq2seq_lib.training.checkpoints import read_checkpoint
 from seq2seq_lib.config import PROJECT_ROOT, TrainingConfig
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.evaluation import load_summaries
-from seq2seq_lib.experiment import run_paths
-from seq2seq_lib.training import finished
+from seq2seq_lib.evaluation.evaluate import load_summaries
+from seq2seq_lib.paths import run_paths
+from seq2seq_lib.training.loop import finished
 
 VARIANTS = {"smoke test beam 3": {}, "smoke test greedy": {"decoding.method": "greedy"}}
 
@@ -32,7 +32,8 @@ def test_decoding_only_ablation_reuses_the_base_run(smoke_run, tmp_path):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         valid = load_summaries(folders[name] / "valid", "valid")[0]
         test = load_summaries(folders[name] / "test", "test")[0]
-        assert cells[:3] == [name, f"{valid['metrics']['bleu']:.2f}", f"{test['metrics']['bleu']:.2f}"]
+        assert cells[:2] == [name, f"{valid['metrics']['chrf_gain']:.2f}"]
+        assert cells[4] == f"{test['metrics']['chrf_gain']:.2f}"
         assert valid["decoding"]["method"] == ("greedy" if "greedy" in name else "beam")
     assert (run_paths(smoke_run).results_dir / "ablation_unit_test.md").read_text().endswith(table)
 
@@ -78,7 +79,7 @@ def test_rows_train_apart_and_score_per_seed(smoke_run, tmp_path, capsys):
     assert len(trained) == 4  # two trained rows x two seeds; the greedy row decodes the first row's models
     for (name, seed), (config, folder) in configs.items():
         checkpoint = read_checkpoint(run_paths(config).model_dir("attention") / "checkpoint.pt")
-        assert checkpoint["config"]["seed"] == seed and not checkpoint.get("calibrations")  # trained, not calibrated
+        assert checkpoint["config"]["seed"] == seed
         assert not folder.exists()  # nothing scored yet
     runs_before = {p: p.stat().st_mtime for p in (PROJECT_ROOT / "runs").glob("*/attention/last.pt")}
 
@@ -87,7 +88,7 @@ def test_rows_train_apart_and_score_per_seed(smoke_run, tmp_path, capsys):
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]}
     assert list(rows) == list(spec["variants"])
     for name, cells in rows.items():
-        valid = [load_summaries(configs[(name, seed)][1] / "valid", "valid")[0]["metrics"]["bleu"] for seed in (1234, 7)]
+        valid = [load_summaries(configs[(name, seed)][1] / "valid", "valid")[0]["metrics"]["chrf_gain"] for seed in (1234, 7)]
         mean = sum(valid) / 2
         assert cells[1] == f"{mean:.2f} ({valid[0]:.2f} / {valid[1]:.2f})"
     assert "seeds 1234, 7" in (run_paths(smoke_run).results_dir / "ablation_seeds_unit_test.md").read_text()
@@ -99,19 +100,16 @@ def test_unknown_stage_is_one_line_error(tmp_path):
 
 
 def test_format_row_keeps_one_seed_plain():
-    scores = {"valid BLEU": 9.876, "test parses %": 79.04, "epochs": 7}
-    assert format_row("x", [scores]) == {"change": "x", "valid BLEU": "9.88", "test parses %": "79.0", "epochs": "7"}
-    two = format_row("x", [scores, {"valid BLEU": 8.0, "test parses %": 81.0, "epochs": 6}])
-    assert two["valid BLEU"] == "8.94 (9.88 / 8.00)" and two["epochs"] == "7 / 6"
+    scores = {"valid chrF gain": 9.876, "test compiles %": 79.04, "epochs": 7}
+    assert format_row("x", [scores]) == {"change": "x", "valid chrF gain": "9.88", "test compiles %": "79.0", "epochs": "7"}
+    two = format_row("x", [scores, {"valid chrF gain": 8.0, "test compiles %": 81.0, "epochs": 6}])
+    assert two["valid chrF gain"] == "8.94 (9.88 / 8.00)" and two["epochs"] == "7 / 6"
 
 
 def test_only_finished_runs_are_scored():
-    losses = lambda *values: [{"valid_loss": v, "valid_bleu": -v} for v in values]  # noqa: E731
+    losses = lambda *values: [{"valid_loss": v} for v in values]  # noqa: E731
     seven = TrainingConfig(epochs=7, early_stopping_patience=2)
     assert finished(losses(4, 3, 2, 2.5, 2.4, 2.3, 2.2), seven)  # every epoch
     assert finished(losses(4, 3, 2, 2.5, 2.4), seven)  # stopped early: two epochs without a lower loss
     assert not finished(losses(4, 3, 2, 2.5), seven)  # interrupted
     assert not finished([], seven)
-    by_bleu = TrainingConfig(epochs=7, early_stopping_patience=2, select_by="bleu")
-    assert finished([{"valid_loss": 9, "valid_bleu": b} for b in (1.0, 5.0, 2.0, 3.0)], by_bleu)
-    assert not finished([{"valid_loss": 9, "valid_bleu": b} for b in (1.0, 5.0, 2.0)], by_bleu)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from seq2seq_lib.baselines import RetrievalBaseline, word_tokens
+from seq2seq_lib.evaluation.baselines import RetrievalBaseline, word_tokens
 
 DOCS = [
     "Return the sum of two numbers.",

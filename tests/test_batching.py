@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 import torch
 
-from seq2seq_lib.batching import (
+from seq2seq_lib.data.batching import (
     BucketBatchSampler,
     EncodedDataset,
     collate,
@@ -19,8 +19,8 @@ from seq2seq_lib.batching import (
     random_loader,
 )
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.preprocess import Preprocessor
-from seq2seq_lib.vocab import EOS_ID, PAD_ID, SOS_ID
+from seq2seq_lib.data.preprocess import Preprocessor
+from seq2seq_lib.data.vocab import EOS_ID, PAD_ID, SOS_ID
 
 
 def records(n: int, seed: int = 0) -> list[dict]:
@@ -43,21 +43,17 @@ def pre() -> Preprocessor:
     return Preprocessor.fit(records(200), src_vocab_size=100, tgt_vocab_size=200)
 
 
-def test_encode_records_drop_and_truncate(pre: Preprocessor) -> None:
+def test_encode_records_leaves_out_pairs_over_the_limits(pre: Preprocessor) -> None:
     recs = records(50, seed=1)
     full, counts = encode_records(recs, pre)
-    assert counts == {"kept": 50, "dropped": 0, "truncated": 0} and full.indices == list(range(50))
+    assert counts == {"kept": 50, "dropped": 0} and full.indices == list(range(50))
     assert all(src[-1] == EOS_ID and tgt[-1] == EOS_ID for src, tgt in full.pairs)
     dropped, counts = encode_records(recs, pre, max_src_len=8, max_tgt_len=40)
     assert counts["dropped"] > 0 and counts["kept"] == len(dropped) == 50 - counts["dropped"]
     assert all(len(s) <= 8 and len(t) <= 40 for s, t in dropped.pairs)
-    cut, counts = encode_records(recs, pre, max_src_len=8, max_tgt_len=40, too_long="truncate")
-    assert len(cut) == 50 and counts["truncated"] > 0
-    for (src, tgt), (full_src, full_tgt) in zip(cut.pairs, full.pairs):
-        assert len(src) <= 8 and src[-1] == EOS_ID
-        assert tgt == full_tgt or (len(tgt) == 40 and tgt == full_tgt[:40])  # a cut target has no <eos>
+    assert [full.pairs[i] for i in dropped.indices] == dropped.pairs  # the pairs kept are unchanged
     with pytest.raises(UserError):
-        encode_records(recs, pre, too_long="wrap")
+        encode_records(recs, pre, max_src_len=1)
 
 
 def test_collate_shapes_masks_and_padding() -> None:

@@ -1,8 +1,8 @@
 """Behaviour the package must keep through refactors: what the shipped weights write, and what smoke training logs.
 
-The fixtures in tests/fixtures/behaviour/ were written before the package was reorganised (commit tagged
-`lab-history`): 16 seeded test-split pairs decoded by the shipped quick weights with the quick profile's decoding, and
-the smoke profile's per-epoch losses.
+The fixtures in tests/fixtures/behaviour/ were written before the package was reorganised (the commit tagged
+`lab-history`): 16 seeded test-split pairs decoded by the shipped quick weights with the decoding each model was then
+calibrated to (now the quick profile's fixed decoding), and the smoke profile's per-epoch losses.
 """
 
 import json
@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq_lib.checkpoints import load_model
 from seq2seq_lib.config import load_config, profile_config_path
-from seq2seq_lib.evaluation import generate
-from seq2seq_lib.experiment import run_paths
-from seq2seq_lib.checkpoints import find_model_checkpoint
+from seq2seq_lib.evaluation.evaluate import generate
+from seq2seq_lib.paths import run_paths
+from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
 
 FIXTURES = Path(__file__).parent / "fixtures" / "behaviour"
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +25,7 @@ def test_shipped_weights_decode_as_before(name):
     fixture = json.loads((FIXTURES / "shipped_decodes.json").read_text())
     config = load_config(profile_config_path("quick"))
     loaded = load_model(ROOT / "weights" / "quick" / f"{name}.pt", torch.device("cpu"))
-    decoding = config.decoding.calibrated(loaded.calibrations)
-    outputs = generate(loaded.model, loaded.preprocessor, fixture["pairs"], decoding, torch.device("cpu")).hypotheses
+    outputs = generate(loaded.model, loaded.preprocessor, fixture["pairs"], config.decoding, torch.device("cpu")).hypotheses
     assert outputs == fixture["outputs"][name]
 
 

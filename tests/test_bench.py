@@ -14,14 +14,13 @@ import torch
 
 from torch import Tensor, nn
 
-from seq2seq_lib import bench
-from seq2seq_lib.bench import NO_EOS, TINY_DIMS, pair, run_benchmark, synthetic_batches
-from seq2seq_lib.decoding import beam_search, greedy_decode
+from seq2seq_lib.lab import bench
+from seq2seq_lib.lab.bench import NO_EOS, TINY_DIMS, pair, run_benchmark, synthetic_batches
 from seq2seq_lib.io_utils import write_jsonl_gz
-from seq2seq_lib.losses import sequence_loss
+from seq2seq_lib.training.losses import sequence_loss
 from seq2seq_lib.models import MODEL_NAMES, Seq2Seq
-from seq2seq_lib.reference_models import reference_beam, reference_greedy
-from seq2seq_lib.training import batch_loss
+from seq2seq_lib.lab.reference_models import reference_beam, reference_greedy
+from seq2seq_lib.training.loop import batch_loss
 
 CELL_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -108,7 +107,7 @@ def reference_grads_by_our_names(name: str, model: Seq2Seq, reference: nn.Module
 def test_our_training_loss_and_gradients_equal_the_references(name: str, batch) -> None:
     model, reference = pair(name, TINY_DIMS, torch.device("cpu"), seed=0)
     assert bool((batch.src == 0).any()) and bool((batch.tgt_out == 0).any())  # padding on both sides
-    ours, tokens = batch_loss(model, batch, teacher_forcing=1.0, label_smoothing=0.0)  # the production path
+    ours, tokens = batch_loss(model, batch, teacher_forcing=1.0)  # the production path
     theirs, ref_tokens = sequence_loss(reference(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
     assert tokens == ref_tokens == batch.num_tgt_tokens
     assert abs(ours.item() - theirs.item()) < 1e-5
@@ -124,7 +123,7 @@ def test_our_training_loss_and_gradients_equal_the_references(name: str, batch) 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_benchmark_times_these_losses(name: str, batch) -> None:
     model, reference = pair(name, TINY_DIMS, torch.device("cpu"), seed=0)
-    ours, _ = batch_loss(model, batch, teacher_forcing=1.0, label_smoothing=0.0)
+    ours, _ = batch_loss(model, batch, teacher_forcing=1.0)
     theirs, _ = sequence_loss(reference(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
     assert bench.ours_loss(model)(batch).item() == ours.item()
     assert bench.reference_loss(reference)(batch).item() == theirs.item()
@@ -137,7 +136,7 @@ def test_reference_decoding_matches_ours(name: str, batch) -> None:
     with torch.inference_mode():
         ref_greedy = reference_greedy(reference, src, lengths, 12, eos_id=NO_EOS)
         ref_beam = reference_beam(reference, src, lengths, 3, 8, min_len=8)
-    assert greedy_decode(model, src, lengths, 12, eos_id=NO_EOS).tokens == ref_greedy
+    assert bench.search(model, src, lengths, "greedy", 12, 12).tokens == ref_greedy
     assert all(len(tokens) == 12 for tokens in ref_greedy)
     # with <eos> forbidden until max_len, both beams keep the hypothesis of the highest log-probability
-    assert beam_search(model, src, lengths, 3, 8, min_len=8).tokens == ref_beam
+    assert bench.search(model, src, lengths, "beam", 8, 8, beam_width=3).tokens == ref_beam

@@ -23,9 +23,10 @@ import nbformat
 import pytest
 
 from seq2seq_lib.config import load_config
-from seq2seq_lib.demo import demo_checkpoint
+from seq2seq_lib.course.demo import demo_checkpoint
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.experiment import PROJECT_ROOT, run_paths
+from seq2seq_lib.config import PROJECT_ROOT
+from seq2seq_lib.paths import run_paths
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,7 @@ def test_bad_input_is_one_line(argv, message, capsys):
 def test_missing_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
     config = tmp_path / "c.yaml"
     config.write_text("profile: nothing-trained\ndata:\n  corpus_dir: data/sample\n")
-    monkeypatch.setattr("seq2seq_lib.checkpoints.SHIPPED_WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr("seq2seq_lib.training.checkpoints.SHIPPED_WEIGHTS_DIR", tmp_path / "weights")
     assert main(["evaluate", "--config", str(config), "--model", "rnn", "--max-examples", "2"]) == 2
     err = capsys.readouterr().err
     assert "no trained 'rnn' model" in err and err.count("\n") == 1
@@ -59,20 +59,22 @@ def test_ablation_spec_errors_are_one_line(tmp_path, capsys):
     assert "ablation spec not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("spec_name", ["ablations.yaml", "ablations_decoding.yaml"])
-def test_committed_ablation_specs_name_valid_overrides(spec_name):
-    from seq2seq_lib.ablation import load_spec, slug
+def test_committed_ablation_specs_name_valid_overrides():
+    from seq2seq_lib.lab.ablation import load_spec, slug
     from seq2seq_lib.config import PROJECT_ROOT, load_config, profile_config_path
 
-    spec = load_spec(PROJECT_ROOT / "configs" / spec_name)
-    names = list(spec["variants"])
-    assert len({slug(n) for n in names}) == len(names)
-    for overrides in spec["variants"].values():
-        load_config(profile_config_path(spec["base"]), {**spec.get("common", {}), **(overrides or {})})
+    specs = sorted((PROJECT_ROOT / "seq2seq_lib" / "lab" / "specs").glob("*.yaml"))
+    assert specs
+    for path in specs:
+        spec = load_spec(path)
+        names = list(spec["variants"])
+        assert len({slug(n) for n in names}) == len(names)
+        for overrides in spec["variants"].values():
+            load_config(profile_config_path(spec["base"]), {**spec.get("common", {}), **(overrides or {})})
 
 
 def test_evaluate_decoding_flags_reach_the_results(smoke_run):
-    from seq2seq_lib.experiment import run_paths
+    from seq2seq_lib.paths import run_paths
     from seq2seq_lib.io_utils import read_json
 
     argv = ["evaluate", "--profile", "smoke", "--model", "attention", "--split", "valid", "--max-examples", "8",

@@ -22,11 +22,18 @@ def test_profiles_give_the_three_models_the_same_sizes():
     assert full.training.epochs > quick.training.epochs
 
 
-def test_quick_and_full_choose_decoding_by_the_selection_scalar():
-    quick, full = (load_config(profile_config_path(p)).decoding for p in ("quick", "full"))
-    for decoding in (quick, full):
-        assert decoding.calibrate_by == "chrf_gain_x_compiles" and sorted(decoding.method_grid) == ["beam", "greedy"]
-    assert quick.calibration_key() == full.calibration_key()  # the same search settings and grid
+def test_the_defaults_are_the_quick_recipe_and_smoke_states_every_key():
+    import yaml
+
+    from seq2seq_lib.config import Config
+
+    quick = load_config(profile_config_path("quick"))
+    assert quick.to_dict() == Config().to_dict()
+    assert quick.decoding == load_config(profile_config_path("full")).decoding
+    smoke = yaml.safe_load(profile_config_path("smoke").read_text())
+    for section, values in Config().to_dict().items():
+        if isinstance(values, dict):
+            assert set(smoke[section]) == set(values), section  # so a change of default never changes the smoke run
 
 
 def test_overrides_and_int_for_float(tmp_path):

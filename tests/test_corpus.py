@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq_lib import corpus, extract
+from seq2seq_lib.data import corpus, extract
 from seq2seq_lib.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]

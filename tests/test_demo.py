@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -9,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from seq2seq_lib.checkpoints import save_checkpoint
+from seq2seq_lib.training.checkpoints import save_checkpoint
 from seq2seq_lib.config import Config
-from seq2seq_lib.demo import DemoResult, generate_code, get_model
-from seq2seq_lib.demo_widget import build_demo
+from seq2seq_lib.course.demo import DemoResult, generate_code, get_model
+from seq2seq_lib.course.demo_widget import build_demo
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.experiment import PROJECT_ROOT
+from seq2seq_lib.config import PROJECT_ROOT
 from seq2seq_lib.io_utils import read_jsonl_gz
 from seq2seq_lib.models import build_model
-from seq2seq_lib.preprocess import Preprocessor
+from seq2seq_lib.data.preprocess import Preprocessor
 
 SAMPLE_TRAIN = PROJECT_ROOT / "data" / "sample" / "train.jsonl.gz"
 DOCSTRING = "Return the sum of all the numbers in a list, skipping values that are None or empty strings."
@@ -129,36 +130,34 @@ def test_widget_with_the_real_generator(checkpoints: dict[str, Path]) -> None:
     assert "demo-code" in demo.code.value and bytes(demo.heatmap.value).startswith(b"\x89PNG")
 
 
-def test_demo_uses_the_search_options_of_the_model_config(checkpoints: dict[str, Path]) -> None:
-    from seq2seq_lib.demo import get_model, search_options
+def test_demo_uses_the_decoding_of_the_model_config(checkpoints: dict[str, Path]) -> None:
+    from seq2seq_lib.course.demo import decoding_options, get_model
 
     loaded = get_model(checkpoints["attention"])
     loaded.config.setdefault("decoding", {}).update(no_repeat_ngram=1, eos_penalty=0.5)
     try:
-        options = search_options(loaded)
-        assert options["no_repeat_ngram"] == 1 and options["eos_penalty"] == 0.5
+        options = decoding_options(loaded)
+        assert options.no_repeat_ngram == 1 and options.eos_penalty == 0.5
         result = generate_code("return the sum of a list", max_len=20, beam_width=2, checkpoint=checkpoints["attention"])
         assert len(result.tgt_tokens) == len(set(result.tgt_tokens))  # no piece repeated: the unigram block applied
     finally:
         loaded.config["decoding"].update(no_repeat_ngram=0, eos_penalty=0.0)
 
 
-def test_a_named_profile_model_decodes_with_that_profile_settings_and_its_calibration(tmp_path: Path) -> None:
-    from seq2seq_lib.checkpoints import load_model, read_checkpoint
+def test_a_named_profile_model_decodes_with_that_profile_settings(tmp_path: Path) -> None:
+    from seq2seq_lib.training.checkpoints import load_model, read_checkpoint
     from seq2seq_lib.config import load_config, profile_config_path
-    from seq2seq_lib.demo import search_options
+    from seq2seq_lib.course.demo import decoding_options
 
     path = tiny_checkpoint(tmp_path / "attention.pt")
     payload = read_checkpoint(path)
     quick = load_config(profile_config_path("quick"))
     pre = Preprocessor.from_dict(payload["preprocessor"])
     pre.fit_length_model(read_jsonl_gz(SAMPLE_TRAIN)[:40])
-    calibration = {"eos_penalty": 3.0, "eos_bonus": 1.0, "target_scale": 1.0, "length_target": True,
-                   "key": quick.decoding.calibration_key()}
-    payload.update(config=Config(profile="quick").to_dict(), preprocessor=pre.to_dict(), calibrations=[calibration])
+    payload.update(config=Config(profile="quick", decoding=replace(quick.decoding, eos_penalty=1.0)).to_dict(),
+                   preprocessor=pre.to_dict())
     save_checkpoint(path, payload)
-    options = search_options(load_model(path))
-    assert options["no_repeat_ngram"] == quick.decoding.no_repeat_ngram  # from configs/quick.yaml, not the saved config
-    assert (options["eos_penalty"], options["eos_bonus"]) == (3.0, 1.0) and callable(options["target_length"])
+    options = decoding_options(load_model(path))
+    assert options == quick.decoding  # from configs/quick.yaml, not the saved config
     result = generate_code(DOCSTRING, beam_width=1, max_len=30, checkpoint=path)
     assert 0 < len(result.tgt_tokens) <= 30

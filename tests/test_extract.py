@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq_lib import extract
+from seq2seq_lib.data import extract
 
 FIXTURE = Path(__file__).parent / "fixtures" / "extract" / "sample_module.py"
 

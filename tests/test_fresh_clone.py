@@ -1,14 +1,13 @@
 """What Colab and Binder see: a copy of the repository with no corpus and no runs/, where every committed
 quick-profile notebook runs top to bottom from the shipped weights and the committed results."""
 
-import os
 import shutil
 import subprocess
 
 import nbformat
 import pytest
 
-from seq2seq_lib.experiment import PROJECT_ROOT
+from seq2seq_lib.config import PROJECT_ROOT
 
 
 def repository_copy(target):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from seq2seq_lib.length_model import LengthModel
+from seq2seq_lib.decoding.length_model import LengthModel
 
 VOCAB = 12
 EOS, PAD = 2, 0
@@ -39,7 +39,7 @@ def test_it_learns_which_words_mean_long_code_and_ignores_padding():
 def test_predict_uses_the_features_the_regression_was_fitted_on():
     from sklearn.linear_model import Ridge
 
-    from seq2seq_lib import length_model
+    from seq2seq_lib.decoding import length_model
 
     train, lengths = sources(2, 200)
     model = LengthModel.fit(train, lengths, VOCAB)

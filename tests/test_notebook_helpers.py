@@ -1,8 +1,14 @@
 """The comparison notebook's written conclusions and tables follow the numbers they are given."""
 
 from seq2seq_lib.io_utils import write_json
-from seq2seq_lib.notebook_helpers import (
-    describe_comparison, describe_decoding, describe_model, position_frame, profiles_frame, significance_frame, stale_profiles,
+from seq2seq_lib.course.notebook_helpers import (
+    describe_comparison,
+    describe_decoding,
+    describe_model,
+    position_frame,
+    profiles_frame,
+    significance_frame,
+    stale_profiles,
 )
 
 
@@ -83,9 +89,9 @@ def test_decoding_is_described_as_recorded():
     assert describe_decoding(greedy) == "greedy search, 8-grams blocked, <eos> penalty 4, at most 400 pieces"
     beam = {"method": "beam", "beam_width": 3, "no_repeat_ngram": 0, "eos_penalty": 0.0, "max_len": 60}
     assert describe_decoding(beam) == "beam search, width 3, at most 60 pieces"
-    aimed = {**greedy, "length_target": True, "eos_bonus": 1.0, "target_scale": 1.0, "end_when_parses": True}
+    aimed = {**greedy, "length_target": True, "target_scale": 1.0}
     assert describe_decoding(aimed) == ("greedy search, 8-grams blocked, aimed at the predicted length (<eos> penalty 4 "
-                                        "before it, bonus 1 after), ending once the code parses, at most 400 pieces")
+                                        "before it), at most 400 pieces")
     assert "aimed at 1.25 x the predicted length" in describe_decoding({**aimed, "target_scale": 1.25})
     assert describe_decoding({**beam, "syntax_guard": True}) == "beam search, width 3, syntax guard, at most 60 pieces"
 

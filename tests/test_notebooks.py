@@ -8,13 +8,10 @@ from collections import Counter
 import nbformat
 import pytest
 
-from seq2seq_lib.experiment import PROJECT_ROOT, run_paths
-from seq2seq_lib.notebook_helpers import (
-    coverage_curve,
-    describe_training,
-    pick_examples,
-)
-from seq2seq_lib.notebooks import course_notebooks, execute_notebooks
+from seq2seq_lib.config import PROJECT_ROOT
+from seq2seq_lib.paths import run_paths
+from seq2seq_lib.course.notebook_helpers import coverage_curve, describe_training, pick_examples
+from seq2seq_lib.course.notebooks import course_notebooks, execute_notebooks
 
 COURSE = ("01_data_exploration.ipynb", "02_rnn_seq2seq.ipynb", "03_lstm_seq2seq.ipynb", "04_attention_seq2seq.ipynb",
           "05_comparison.ipynb")
@@ -26,7 +23,7 @@ EXPECTED_FIGURES = (
       for kind in ("learning_curves.png", "test_metrics.csv", "test_metrics.md", "examples.csv", "examples.md")),
     "04_attention_example.png",
     "05_comparison.png", "05_comparison.csv", "05_comparison.md", "05_learning_curves.png",
-    "05_bleu_by_docstring_length.png", "05_bleu_by_code_length.png", "05_significance.csv", "05_significance.md",
+    "05_gain_by_docstring_length.png", "05_gain_by_code_length.png", "05_significance.csv", "05_significance.md",
     "05_examples.csv", "05_examples.md",
 )
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "-", "notes"}

@@ -7,7 +7,7 @@ import pytest
 from seq2seq_lib.cli import main
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.pairs import check_out_dir, read_pairs
+from seq2seq_lib.data.pairs import check_out_dir, read_pairs
 
 GOOD = [{"docstring": "Return the sum of a and b.", "code": "def add(a, b):\n    return a + b\n"},
         {"docstring": "Return the larger value.", "code": "def larger(a, b):\n    return max(a, b)\n"}]
@@ -52,7 +52,7 @@ def test_the_profile_results_folder_is_refused(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_scoring_pairs_writes_only_the_out_folder(smoke_run, tmp_path):
-    from seq2seq_lib.experiment import run_paths
+    from seq2seq_lib.paths import run_paths
 
     results = run_paths(smoke_run).results_dir
     before = {p: p.stat().st_mtime_ns for p in results.rglob("*") if p.is_file()}

@@ -5,13 +5,13 @@ from collections import Counter
 import pytest
 from matplotlib.figure import Figure
 
-from seq2seq_lib import plots
+from seq2seq_lib.course import plots
 
 SUMMARIES = [
-    {"system": "rnn", "metrics": {"bleu": 5.0, "token_accuracy": 0.10, "syntax_valid": 0.5},
-     "ci95": {"bleu": [4.0, 6.0], "token_accuracy": [0.08, 0.12], "syntax_valid": [0.4, 0.6]}},
-    {"system": "retrieval (TF-IDF)", "metrics": {"bleu": 8.0, "token_accuracy": 0.05, "syntax_valid": 1.0},
-     "ci95": {"bleu": [7.0, 9.0], "token_accuracy": [0.04, 0.06], "syntax_valid": [1.0, 1.0]}},
+    {"system": "rnn", "metrics": {"bleu": 5.0, "compiles": 0.10, "chrf": 12.0},
+     "ci95": {"bleu": [4.0, 6.0], "chrf": [11.0, 13.0]}},
+    {"system": "retrieval (TF-IDF)", "metrics": {"bleu": 8.0, "compiles": 0.05, "chrf": 14.0},
+     "ci95": {"bleu": [7.0, 9.0], "chrf": [13.0, 15.0]}},
 ]
 
 
@@ -83,9 +83,9 @@ def test_vocab_coverage_curves_and_marks():
 
 
 def test_comparison_bars_carry_their_confidence_intervals():
-    fig = plots.plot_comparison(SUMMARIES, metrics=("bleu", "token_accuracy"))
+    fig = plots.plot_comparison(SUMMARIES, metrics=("bleu", "compiles"))
     axes = fig.get_axes()
-    assert [ax.get_ylabel() for ax in axes] == ["corpus BLEU (0-100)", "token accuracy (%)"]
+    assert [ax.get_ylabel() for ax in axes] == ["corpus BLEU (0-100)", "outputs that compile (%)"]
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["rnn", "retrieval (TF-IDF)"]  # names as given
     assert [p.get_height() for p in axes[1].patches] == pytest.approx([10.0, 5.0])
     error_bar = axes[0].collections[0].get_segments()[0]  # the rnn bar's interval, from low to high

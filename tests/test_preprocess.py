@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.preprocess import Preprocessor
-from seq2seq_lib.vocab import EOS_ID, SOS_ID, UNK_ID
+from seq2seq_lib.data.preprocess import Preprocessor
+from seq2seq_lib.data.vocab import EOS_ID, SOS_ID, UNK_ID
 
 CODES = [
     "def add(a, b):\n    return a + b\n",
@@ -45,13 +45,6 @@ def test_encode_decode(pre: Preprocessor) -> None:
     assert pre.decode_tgt(pre.encode_tgt(CODES[3])) == "def greet(name):\n    print('Hello,  ' + name)\n"
 
 
-def test_code_parses_only_for_complete_prefixes(pre: Preprocessor) -> None:
-    ids = pre.encode_tgt(CODES[1])  # def get_user_name(user):\n    return user.name
-    complete = [pre.decode_tgt(ids[:n]).split("\n")[1].strip() for n in range(len(ids) + 1) if pre.code_parses(ids[:n])]
-    assert complete == ["return", "return user", "return user.name"]  # a header alone, `(` or `user.` cut short: no
-    assert pre.code_parses([*ids, EOS_ID]) and not pre.code_parses([])
-
-
 def test_unseen_code_has_few_unknowns(pre: Preprocessor) -> None:
     ids = pre.encode_tgt("def other_name(user):\n    return user + 1\n")
     assert UNK_ID not in ids
@@ -67,12 +60,7 @@ def test_to_dict_round_trip_gives_identical_encodings(pre: Preprocessor) -> None
 
 def test_save_load_round_trip(pre: Preprocessor, tmp_path: Path) -> None:
     pre.save(tmp_path / "vocab")
-    assert {p.name for p in (tmp_path / "vocab").iterdir()} == {
-        "src.json",
-        "tgt.json",
-        "code_tokenizer.json",
-        "preprocessor.json",
-    }
+    assert {p.name for p in (tmp_path / "vocab").iterdir()} == {"preprocessor.json"}
     clone = Preprocessor.load(tmp_path / "vocab")
     assert clone.to_dict() == pre.to_dict()
 
@@ -92,7 +80,7 @@ def test_options_and_errors(tmp_path: Path) -> None:
 
 def test_fitting_twice_gives_identical_preprocessors():
     """Same data, same vocabularies and merges (the BPE trainer's tie-breaking is made deterministic)."""
-    from seq2seq_lib.corpus import load_split
+    from seq2seq_lib.data.corpus import load_split
 
     records = load_split("data/sample", "train")[:1500]
     first = Preprocessor.fit(records, 600, 600, 2).to_dict()
@@ -101,7 +89,7 @@ def test_fitting_twice_gives_identical_preprocessors():
 
 
 def test_the_guard_table_shows_what_may_follow_each_prefix() -> None:
-    from seq2seq_lib.notebook_helpers import guard_table
+    from seq2seq_lib.course.notebook_helpers import guard_table
 
     pre = Preprocessor.fit(records(), src_vocab_size=100, tgt_vocab_size=300, min_freq=2)
     table = guard_table(pre, ["def", "def f ( x ) : <newline>", "def f ( x ) : <newline> <indent> return x"])
@@ -114,13 +102,14 @@ def test_the_guard_table_shows_what_may_follow_each_prefix() -> None:
         guard_table(pre, ["def no_such_piece_here"])
 
 
-def test_the_length_model_is_fitted_on_records_and_travels_in_the_dict() -> None:
-    from seq2seq_lib.notebook_helpers import length_predictions
+def test_the_length_model_is_fitted_with_the_vocabularies_and_travels_in_the_dict() -> None:
+    from seq2seq_lib.course.notebook_helpers import length_predictions
 
     pre = Preprocessor.fit(records(), src_vocab_size=100, tgt_vocab_size=300, min_freq=2)
     examples = [{"docstring": d, "reference": c} for d, c in zip(DOCS, CODES)]
-    assert "length_model" not in pre.to_dict() and length_predictions(pre, examples) is None
-    pre.fit_length_model(records())
+    assert "length_model" in pre.to_dict()
+    bare = Preprocessor.from_dict({k: v for k, v in pre.to_dict().items() if k != "length_model"})
+    assert bare.length_model is None and length_predictions(bare, examples) is None
     true, predicted = length_predictions(pre, examples, chunk=2)
     assert true == [len(pre.tgt_tokens(c)) for c in CODES]
     longest = max(range(4), key=lambda i: true[i])  # the empty docstring (index 4) predicts the mean

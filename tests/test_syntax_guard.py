@@ -11,11 +11,15 @@ import textwrap
 import pytest
 import torch
 
-from seq2seq_lib.decoding import decode
+from dataclasses import replace
+from types import SimpleNamespace
+
+from seq2seq_lib.config import DecodingConfig
+from seq2seq_lib.decoding.search import decode
 from seq2seq_lib.models import build_model
-from seq2seq_lib.syntax_guard import GuardState, SyntaxGuard
-from seq2seq_lib.tokenization import DEDENT, INDENT, NEWLINE, code_pieces, detokenize
-from seq2seq_lib.vocab import EOS_ID, SPECIALS
+from seq2seq_lib.decoding.syntax_guard import GuardState, SyntaxGuard
+from seq2seq_lib.data.tokenization import DEDENT, INDENT, NEWLINE, code_pieces, detokenize
+from seq2seq_lib.data.vocab import EOS_ID, SPECIALS
 
 HANDWRITTEN = [
     (
@@ -118,8 +122,10 @@ def test_decoding_with_the_guard_never_emits_a_forbidden_piece(method: str) -> N
         model.output.proj.bias[[guard.ids[p] for p in (")", "else", ":", DEDENT)]] += 4.0
     src = torch.randint(4, 20, (6, 7))
     lengths = torch.full((6,), 7)
-    free = decode(model, src, lengths, method=method, beam_width=3, max_len=40)
-    guarded = decode(model, src, lengths, method=method, beam_width=3, max_len=40, guard=guard)
+    search = DecodingConfig(method=method, beam_width=3, max_len=40, no_repeat_ngram=0, eos_penalty=0.0,
+                            length_target=False, syntax_guard=True)
+    free = decode(model, src, lengths, replace(search, syntax_guard=False), SimpleNamespace(syntax_guard=guard))
+    guarded = decode(model, src, lengths, search, SimpleNamespace(syntax_guard=guard))
     assert free.tokens != guarded.tokens  # a random model breaks the rules the guard enforces
     assert any(first_forbidden(guard, tokens) is not None for tokens in free.tokens)
     assert all(first_forbidden(guard, tokens) is None for tokens in guarded.tokens)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from seq2seq_lib.io_utils import read_jsonl_gz
-from seq2seq_lib.tokenization import (
+from seq2seq_lib.data.tokenization import (
     DEDENT,
     INDENT,
     NEWLINE,
@@ -191,7 +191,7 @@ def test_doc_tokenizer() -> None:
 def test_bpe_alphabet_breaks_ties_by_code_point() -> None:
     from collections import Counter
 
-    from seq2seq_lib.tokenization import _train_bpe, bpe_alphabet
+    from seq2seq_lib.data.tokenization import _train_bpe, bpe_alphabet
 
     rare = [chr(c) for c in range(0x3B1, 0x3B1 + 30)]  # 30 Greek letters, each seen once: all tied
     words = Counter({f"x{c}": 1 for c in rare} | {"xé": 5})

@@ -5,16 +5,14 @@ import math
 import pytest
 import torch
 
-from torch.optim.swa_utils import AveragedModel
-
-from seq2seq_lib import training
-from seq2seq_lib.checkpoints import load_model, read_checkpoint
+from seq2seq_lib.training import loop as training
+from seq2seq_lib.training.checkpoints import load_model, read_checkpoint
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.evaluation import validation_scores
-from seq2seq_lib.experiment import RunPaths, prepare_training_data
-from seq2seq_lib.losses import sequence_loss
-from seq2seq_lib.training import teacher_forcing_ratio, train_model
+from seq2seq_lib.paths import RunPaths
+from seq2seq_lib.training.data import prepare_training_data
+from seq2seq_lib.training.losses import sequence_loss
+from seq2seq_lib.training.loop import train_model
 
 
 def tiny_config(tmp_path, **training_overrides):
@@ -45,12 +43,6 @@ def test_sequence_loss_ignores_padding():
     assert loss.item() == pytest.approx(manual.item(), rel=1e-6)
 
 
-def test_teacher_forcing_schedule_is_linear(tmp_path):
-    config = tiny_config(tmp_path, epochs=3, teacher_forcing=1.0, teacher_forcing_final=0.5)
-    assert [teacher_forcing_ratio(config, e) for e in range(3)] == [1.0, 0.75, 0.5]
-    assert teacher_forcing_ratio(tiny_config(tmp_path), 1) == 1.0
-
-
 def test_training_writes_checkpoint_history_and_is_deterministic(tmp_path, tiny_data):
     config = tiny_config(tmp_path)
     first = train_model("lstm", config, tiny_data, tmp_path / "a", progress=False)
@@ -66,9 +58,8 @@ def test_training_writes_checkpoint_history_and_is_deterministic(tmp_path, tiny_
     assert len(loaded.preprocessor.tgt_vocab) == loaded.model.tgt_vocab_size
 
 
-@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
-def test_resume_after_interrupted_epoch_matches_uninterrupted_run(tmp_path, tiny_data, monkeypatch, ema_decay):
-    config = tiny_config(tmp_path, ema_decay=ema_decay)
+def test_resume_after_interrupted_epoch_matches_uninterrupted_run(tmp_path, tiny_data, monkeypatch):
+    config = tiny_config(tmp_path)
     straight = train_model("attention", config, tiny_data, tmp_path / "straight", progress=False)
 
     real_loader = training.make_loader
@@ -96,36 +87,6 @@ def test_resume_after_interrupted_epoch_matches_uninterrupted_run(tmp_path, tiny
     assert [h["train_loss"] for h in resumed.history] == pytest.approx([h["train_loss"] for h in straight.history], abs=1e-6)
     assert resumed.best_valid_loss == pytest.approx(straight.best_valid_loss, abs=1e-6)
     assert [h["valid_loss"] for h in resumed.history] == pytest.approx([h["valid_loss"] for h in straight.history], abs=1e-6)
-
-
-def test_moving_average_warms_up_then_decays_as_configured():
-    layer = torch.nn.Linear(1, 1, bias=False)
-    averaged = AveragedModel(layer, avg_fn=training.ema_update(0.5))
-    for value in (1.0, 2.0, 4.0):
-        layer.weight.data.fill_(value)
-        averaged.update_parameters(layer)
-    # first update copies (1); then decay min(0.5, 2/11): 1 + 1 * 9/11 = 20/11; then min(0.5, 3/12): + (4 - 20/11) * 3/4
-    assert averaged.module.weight.item() == pytest.approx(38 / 11)
-    averaged.n_averaged.fill_(1000)  # warm-up over: the configured decay
-    layer.weight.data.fill_(0.0)
-    averaged.update_parameters(layer)
-    assert averaged.module.weight.item() == pytest.approx(19 / 11)
-
-
-def test_moving_average_is_what_training_validates_and_keeps(tmp_path, tiny_data):
-    config = tiny_config(tmp_path, ema_decay=0.9)
-    result = train_model("attention", config, tiny_data, tmp_path / "m", progress=False)
-    plain = train_model("attention", tiny_config(tmp_path), tiny_data, tmp_path / "plain", progress=False)
-    assert [h["train_loss"] for h in result.history] == [h["train_loss"] for h in plain.history]  # same steps
-    last = read_checkpoint(tmp_path / "m" / "last.pt")
-    assert last["n_averaged"] > 0
-    assert any(not torch.equal(last["model_state"][k], last["trained_state"][k]) for k in last["model_state"])
-    loaded = load_model(result.best_checkpoint)
-    again = training.validate(loaded.model, tiny_data.valid, config.training.batch_size, torch.device("cpu"))
-    assert again["valid_loss"] == pytest.approx(result.history[result.best_epoch - 1]["valid_loss"], abs=1e-6)
-    assert again["valid_loss"] != pytest.approx(plain.history[result.best_epoch - 1]["valid_loss"], abs=1e-6)
-    with pytest.raises(UserError, match="ema_decay"):
-        train_model("rnn", tiny_config(tmp_path, ema_decay=1.0), tiny_data, tmp_path / "x", progress=False)
 
 
 def test_early_stopping_stops_after_patience_epochs_without_improvement_and_stays_stopped(tmp_path, tiny_data, monkeypatch):
@@ -161,50 +122,40 @@ def test_unreadable_checkpoint_is_a_one_line_error(tmp_path):
         read_checkpoint(tmp_path / "missing.pt")
 
 
-def test_selection_by_validation_bleu_keeps_the_best_bleu_epoch(tmp_path, tiny_data):
-    config = tiny_config(tmp_path, epochs=3, select_by="bleu", bleu_pairs=12, early_stopping_patience=5)
-    config.decoding.method, config.decoding.max_len = "greedy", 40
-    result = train_model("attention", config, tiny_data, tmp_path / "m", progress=False)
-    bleus = [h["valid_bleu"] for h in result.history]
-    assert len(bleus) == 3 and all(b >= 0.0 for b in bleus)
-    assert result.best_epoch == 1 + bleus.index(max(bleus))
-    kept = read_checkpoint(result.best_checkpoint)
-    assert kept["epoch"] == result.best_epoch
-    loaded = load_model(result.best_checkpoint)
-    again = validation_scores(loaded.model, loaded.preprocessor, tiny_data.valid_records[:12], config.decoding, "cpu")["bleu"]
-    assert again == pytest.approx(bleus[result.best_epoch - 1], abs=1e-9)
-
-
-def test_selection_by_loss_keeps_the_lowest_loss_epoch_and_unknown_measures_fail(tmp_path, tiny_data):
+def test_selection_keeps_the_lowest_loss_epoch(tmp_path, tiny_data):
     result = train_model("rnn", tiny_config(tmp_path, epochs=2), tiny_data, tmp_path / "m", progress=False)
     losses = [h["valid_loss"] for h in result.history]
     assert result.best_epoch == 1 + losses.index(min(losses))
-    assert "valid_bleu" not in result.history[0]
-    with pytest.raises(UserError, match="select_by"):
-        train_model("rnn", tiny_config(tmp_path, select_by="accuracy"), tiny_data, tmp_path / "x", progress=False)
+    assert read_checkpoint(result.best_checkpoint)["epoch"] == result.best_epoch
 
 
-def test_unknown_embedding_init_is_a_one_line_error(tmp_path, tiny_data):
-    config = load_config(profile_config_path("smoke"), {"model.embed_init": "xavier"})
-    with pytest.raises(UserError, match="embed_init") as info:
-        train_model("rnn", config, tiny_data, tmp_path / "x", progress=False)
+def test_teacher_forcing_below_one_trains_through_the_step_loop(tmp_path, tiny_data):
+    forced = train_model("attention", tiny_config(tmp_path, epochs=1), tiny_data, tmp_path / "a", progress=False)
+    mixed = train_model("attention", tiny_config(tmp_path, epochs=1, teacher_forcing=0.5), tiny_data, tmp_path / "b",
+                        progress=False)
+    assert mixed.history[0]["teacher_forcing"] == 0.5
+    assert math.isfinite(mixed.history[0]["train_loss"])
+    assert mixed.history[0]["train_loss"] != pytest.approx(forced.history[0]["train_loss"], abs=1e-6)
+
+
+def test_removed_options_are_one_line_errors(tmp_path):
+    with pytest.raises(UserError, match="unknown key 'training.label_smoothing'") as info:
+        tiny_config(tmp_path, label_smoothing=0.1)
     assert "\n" not in str(info.value)
 
 
 def test_resume_accepts_a_checkpoint_from_before_newer_config_keys(tmp_path, tiny_data):
-    from seq2seq_lib.checkpoints import save_checkpoint
+    from seq2seq_lib.training.checkpoints import save_checkpoint
 
     train_model("rnn", tiny_config(tmp_path, epochs=1), tiny_data, tmp_path / "m", progress=False)
     old = read_checkpoint(tmp_path / "m" / "last.pt")
-    for key in ("select_by", "bleu_pairs"):
-        del old["config"]["training"][key]  # as written before these keys existed
-    del old["best_epoch"]  # as written before selection by BLEU existed (the kept epoch comes from the history)
+    del old["config"]["training"]["plateau_patience"]  # as written before this key existed: it takes its default
+    old["config"]["training"]["label_smoothing"] = 0.0  # as written when this option existed: ignored
+    del old["best_epoch"]  # the kept epoch comes from the history
     save_checkpoint(tmp_path / "m" / "last.pt", old)
-    more = train_model("rnn", tiny_config(tmp_path, epochs=2), tiny_data, tmp_path / "m", progress=False)
+    more = train_model("rnn", tiny_config(tmp_path, epochs=2, plateau_patience=0), tiny_data, tmp_path / "m", progress=False)
     losses = [h["valid_loss"] for h in more.history]
     assert more.resumed_from_epoch == 1 and more.best_epoch == 1 + losses.index(min(losses))
-    with pytest.raises(UserError, match="--force"):
-        train_model("rnn", tiny_config(tmp_path, epochs=3, select_by="bleu"), tiny_data, tmp_path / "m", progress=False)
 
 
 def test_a_run_copied_to_another_profile_goes_on_for_more_epochs(tmp_path, tiny_data):

@@ -10,9 +10,10 @@ import pytest
 from test_demo import tiny_checkpoint
 
 from seq2seq_lib.config import load_config
-from seq2seq_lib.experiment import PROJECT_ROOT
+from seq2seq_lib.config import PROJECT_ROOT
 from seq2seq_lib.io_utils import read_json
-from seq2seq_lib.visualize import (
+from seq2seq_lib.course.plots import plot_by_length
+from seq2seq_lib.course.visualize import (
     attention_entropy,
     attention_png,
     copied_steps,
@@ -21,7 +22,6 @@ from seq2seq_lib.visualize import (
     max_weight,
     normalized_entropy,
     plot_attention,
-    plot_bleu_by_length,
     plot_learning_curves,
     save_figure,
     summarize_stats,
@@ -113,13 +113,13 @@ def test_learning_curves_and_bleu_by_length(tmp_path: Path) -> None:
     assert [ax.get_ylabel() for ax in fig.axes] == ["validation loss (nats / token)", "validation token accuracy (%)"]
     assert fig.axes[1].lines[0].get_ydata()[-1] == pytest.approx(30.0)
     save_figure(fig, tmp_path / "curves.png", "smoke", 1)
-    rows = [{"bucket": "<8", "count": 10, "bleu": 12.0}, {"bucket": "8-15", "count": 5, "bleu": 8.0}]
-    fig = plot_bleu_by_length({"rnn": rows, "attention": rows[:1]})
+    rows = [{"bucket": "<8", "count": 10, "chrf_gain": 1.5}, {"bucket": "8-15", "count": 5, "chrf_gain": -0.5}]
+    fig = plot_by_length({"rnn": rows, "attention": rows[:1]})
     ax = fig.axes[0]
-    assert ax.get_ylabel() == "BLEU (0-100)" and "(tokens)" in ax.get_xlabel()
+    assert ax.get_ylabel() == "length-matched chrF docstring gain" and "(tokens)" in ax.get_xlabel()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["<8\n(n=10)", "8-15\n(n=5)"]
-    assert len(ax.patches) == 4
-    assert save_figure(fig, tmp_path / "bleu.png", "smoke", 1).read_bytes().startswith(PNG)
+    assert [p.get_height() for p in ax.patches] == [1.5, -0.5, 1.5, 0.0]
+    assert save_figure(fig, tmp_path / "gain.png", "smoke", 1).read_bytes().startswith(PNG)
 
 
 def test_visualize_attention_writes_heatmaps_and_summary(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.vocab import EOS, EOS_ID, PAD, PAD_ID, SOS, SOS_ID, UNK, UNK_ID, Vocab
+from seq2seq_lib.data.vocab import EOS, EOS_ID, PAD, PAD_ID, SOS, SOS_ID, UNK, UNK_ID, Vocab
 
 LISTS = [["b", "a", "c", "a"], ["c", "b", "d"], ["e"]]
 

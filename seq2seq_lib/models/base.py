@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..vocab import PAD_ID
+from ..data.vocab import PAD_ID
 from .copy import CopyBonus, SparseLogitBias
 
 
@@ -76,13 +76,6 @@ class Seq2Seq(nn.Module, ABC):
         self.tgt_embed = nn.Embedding(tgt_vocab_size, emb_dim, padding_idx=PAD_ID)
         self.dropout = nn.Dropout(dropout)
         self.copy_bonus: CopyBonus | None = None  # set by models that copy source words (models/copy.py)
-
-    def scale_embedding_init(self) -> None:
-        """Re-draw both embeddings from N(0, 1/E): a tied output layer then starts near uniform logits."""
-        for embedding in (self.src_embed, self.tgt_embed):
-            nn.init.normal_(embedding.weight, std=embedding.embedding_dim**-0.5)
-            with torch.no_grad():
-                embedding.weight[PAD_ID].zero_()
 
     @abstractmethod
     def encode(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..vocab import PAD_ID, SPECIALS, Vocab
+from ..data.vocab import PAD_ID, SPECIALS, Vocab
 
 _NOT_SPELLING = "#_▁"
 

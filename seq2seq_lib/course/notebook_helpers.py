@@ -1,0 +1,450 @@
+"""What the course notebooks share: setup, saving figures and tables, reading results, computed prose.
+
+The notebooks keep the story (equations, shape checks, plots); the bookkeeping lives here so that
+each notebook cell stays a few lines long. Every sentence built here is computed from the numbers
+it describes, so the text stays true when a notebook is re-run with another profile or seed.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from torch.nn.utils.rnn import pad_sequence
+
+from ..training.checkpoints import LoadedModel
+from ..config import Config, load_config, profile_config_path
+from ..errors import UserError
+from ..evaluation.evaluate import format_markdown, load_shipped_results
+from ..config import PROJECT_ROOT
+from ..paths import RunPaths, run_paths
+from ..runtime import configure_threads
+from ..io_utils import read_json, write_text
+from ..data.preprocess import Preprocessor
+from ..data.tokenization import DEDENT, INDENT, NEWLINE
+from .visualize import STYLE, save_figure
+from ..data.vocab import PAD_ID
+
+INLINE_DPI = 100  # figures shown in the notebook: sharp enough, small enough to keep notebooks light
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """The config and folders of the notebook's profile and seed, and where figures and tables go."""
+
+    config: Config
+    paths: RunPaths
+
+    def show(self, fig: Figure, name: str) -> Figure:
+        """Save fig as <figures_dir>/<name>.png (with the profile/seed footer); return it for display."""
+        save_figure(fig, self.paths.figures_dir / f"{name}.png", self.config.profile, self.config.seed)
+        return fig
+
+    def table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        """Write frame as <figures_dir>/<name>.csv and .md; return it for display."""
+        write_text(self.paths.figures_dir / f"{name}.csv", frame.to_csv(index=False))
+        cells = frame.map(lambda v: v.replace("|", "\\|").replace("\n", "<br>") if isinstance(v, str) else v)
+        write_text(self.paths.figures_dir / f"{name}.md", format_markdown(cells.to_dict("records")))
+        return frame
+
+    def relative(self, path: str | Path) -> str:
+        """A path as the reader sees it: relative to the project root when inside it."""
+        path = Path(path)
+        return str(path.relative_to(self.paths.root)) if path.is_relative_to(self.paths.root) else str(path)
+
+
+def setup_notebook(profile: str, seed: int) -> NotebookContext:
+    """chdir to the project root, load the profile's config with `seed`, set threads and the plot style."""
+    os.chdir(PROJECT_ROOT)
+    config = load_config(profile_config_path(profile), {"seed": seed})
+    configure_threads(config)
+    shell = _ipython()
+    if shell is not None:
+        shell.run_line_magic("matplotlib", "inline")  # show returned Figure objects as PNG images
+    matplotlib.rcParams.update({**STYLE, "figure.dpi": INLINE_DPI})
+    pd.set_option("display.max_colwidth", 80)
+    return NotebookContext(config, run_paths(config))
+
+
+def _ipython() -> Any:
+    """The running IPython shell, or None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+# ------------------------------------------------------------------------------------------- corpus
+
+
+def coverage_curve(train_counts: Counter, test_counts: Counter, sizes: Sequence[int]) -> list[float]:
+    """Share (0-1) of test-token occurrences whose token is among the k most frequent training tokens, per k."""
+    ranked = [token for token, _ in train_counts.most_common()]
+    total = max(sum(test_counts.values()), 1)
+    return [sum(test_counts[token] for token in ranked[:k]) / total for k in sizes]
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+def model_history(paths: RunPaths, loaded: LoadedModel) -> list[dict[str, Any]]:
+    """The per-epoch history of a model: the run's history.json when the model is local, else the checkpoint's."""
+    local = paths.model_dir(loaded.name) / "history.json"
+    if loaded.path.parent == local.parent and local.is_file():
+        return read_json(local)
+    return loaded.history
+
+
+def load_results(paths: RunPaths, system: str) -> dict[str, Any]:
+    """One system's results (a model name, or a baseline's folder name such as 'retrieval'): its
+    evaluation_results.json where evaluated on this machine, else the committed summary and shipped examples."""
+    path = paths.results_dir / system / "evaluation_results.json"
+    if not path.is_file() and (shipped := load_shipped_results(paths.results_dir, system)) is not None:
+        return shipped
+    if not path.is_file():
+        raise UserError(f"no results for '{system}' in {paths.results_dir}; run "
+                        f"`python -m seq2seq_lib evaluate --profile {paths.profile} --model all`")
+    return read_json(path)
+
+
+def _with_ci(summary: Mapping[str, Any], metric: str, scale: float, digits: int) -> str:
+    """'value [low, high]' of one metric of a summary (just the value when there is no interval)."""
+    value = scale * summary["metrics"][metric]
+    ci = summary.get("ci95", {}).get(metric)
+    if not ci:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+
+
+def _loss_text(summary: Mapping[str, Any]) -> str:
+    """'3.11 / 3.52': teacher-forced loss with the true and with shuffled docstrings ('-' for baselines)."""
+    if summary.get("loss_true") is None:
+        return "-"
+    return f"{summary['loss_true']:.3f} / {summary['loss_shuffled']:.3f}"
+
+
+def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Test metrics with 95% CIs, docstring gains, validity, size and speed, one row per system (summaries or results)."""
+    rows = []
+    for s in summaries:
+        m = s["metrics"]
+        rows.append({
+            "system": s["system"],
+            "chrF [95% CI]": _with_ci(s, "chrf", 1.0, 2),
+            "chrF gain, length-matched [95% CI]": _with_ci(s, "chrf_gain", 1.0, 2),
+            "chrF gain": round(m["chrf_gain_plain"], 2),
+            "BLEU": round(m["bleu"], 2),
+            "BLEU gain, length-matched": round(m["bleu_gain"], 2),
+            "BLEU without layout": round(m["bleu_no_layout"], 2),
+            "compiles %": round(100 * m["compiles"], 1),
+            "distinct %": round(100 * m["distinct_share"], 1),
+            "loss: own / shuffled docstrings": _loss_text(s),
+            "parameters": f"{s['parameters']:,}" if s.get("parameters") else "-",
+            "training (min)": round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "-",
+            "decoding (pairs/s)": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "-",
+        })
+    return pd.DataFrame(rows)
+
+
+def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.DataFrame:
+    """The comparison tables of every profile whose test results have the docstring gains, stacked with a profile column.
+
+    Results written before the gains existed are left out (`stale_profiles` names them).
+    """
+    frames = []
+    for profile in profiles:
+        summary = root / "results" / profile / "summary_test.json"
+        if summary.is_file() and profile not in stale_profiles([profile], root):
+            frames.append(metrics_frame(read_json(summary)).assign(profile=profile))
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["profile", *frame.columns.drop("profile")]]
+
+
+def stale_profiles(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> list[str]:
+    """The profiles whose committed test results predate the docstring gains (no chrF in their summaries)."""
+    stale = []
+    for profile in profiles:
+        summary = root / "results" / profile / "summary_test.json"
+        if summary.is_file() and any("chrf" not in s["metrics"] for s in read_json(summary)):
+            stale.append(profile)
+    return stale
+
+
+def position_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """How much the teacher-forced loss rises when the docstring is shuffled, per model and target position (nats)."""
+    rows = [{"system": s["system"], **{f"pieces {label}": round(rise, 3) for label, rise in s["loss_rise_by_position"].items()}}
+            for s in summaries if s.get("loss_rise_by_position")]
+    return pd.DataFrame(rows)
+
+
+SIGNIFICANCE_METRICS = {"chrf": "chrF", "chrf_gain": "chrF gain, length-matched"}
+
+
+def significance_frame(significance: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pd.DataFrame:
+    """The paired bootstrap tests (significance_test.json) as a table, one row per pair of systems and metric."""
+    rows = []
+    for pair, tests in significance.items():
+        for metric, r in tests.items():
+            rows.append({
+                "pair (A vs B)": pair,
+                "metric": SIGNIFICANCE_METRICS.get(metric, metric),
+                "A": round(r["metric_a"], 2),
+                "B": round(r["metric_b"], 2),
+                "A - B": round(r["delta"], 2),
+                "95% CI of A - B": f"[{r['delta_low']:.2f}, {r['delta_high']:.2f}]",
+                "A better in % of resamples": round(100 * r["win_rate"], 1),
+                "significant (5%)": "yes" if r["delta_low"] > 0 or r["delta_high"] < 0 else "no",
+            })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------- examples
+
+
+def pick_examples(count: int, k: int, seed: int) -> list[int]:
+    """k example positions out of count, drawn at random with a fixed seed (never hand-picked), sorted."""
+    return sorted(random.Random(seed).sample(range(count), min(k, count)))
+
+
+def examples_frame(results: Mapping[str, Mapping[str, Any]], indices: Sequence[int]) -> pd.DataFrame:
+    """Docstring, reference and every system's output for the chosen test examples (results: system -> JSON)."""
+    first = next(iter(results.values()))["examples"]
+    counts = {system: len(r["examples"]) for system, r in results.items()}
+    if len(set(counts.values())) != 1:
+        raise UserError(f"the results cover different test sets {counts}; re-run the evaluation of every system")
+    rows = []
+    for i in indices:
+        row = {"example": i, "function": first[i]["func_name"], "docstring": first[i]["docstring"], "reference": first[i]["reference"]}
+        row.update({system: r["examples"][i]["generated"] for system, r in results.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _clip_lines(text: str, max_lines: int) -> str:
+    """At most max_lines lines of text, with a marker saying how many were left out."""
+    lines = text.splitlines()
+    if len(lines) <= max_lines:
+        return text
+    return "\n".join(lines[:max_lines]) + f"\n# ... {len(lines) - max_lines} more lines"
+
+
+def examples_html(frame: pd.DataFrame, max_lines: int = 14) -> str:
+    """HTML of examples_frame: per example the docstring, then reference and outputs side by side."""
+    code_columns = [c for c in frame.columns if c not in ("example", "function", "docstring")]
+    parts = []
+    for _, row in frame.iterrows():
+        header = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in code_columns)
+        cells = "".join(
+            f"<td style='vertical-align:top;text-align:left'><pre style='font-size:11px'>{html.escape(_clip_lines(row[c], max_lines))}</pre></td>"
+            for c in code_columns
+        )
+        parts.append(
+            f"<p><b>Test example {row['example']}</b> (<code>{html.escape(row['function'])}</code>): "
+            f"<i>{html.escape(row['docstring'])}</i></p><table><tr>{header}</tr><tr>{cells}</tr></table>"
+        )
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------------------------ computed prose
+
+
+def _ci_text(summary: Mapping[str, Any], metric: str = "chrf") -> str:
+    """'12.34 (95% CI 11.00-13.50)' for a summary's metric."""
+    low, high = summary["ci95"][metric]
+    return f"{summary['metrics'][metric]:.2f} (95% CI {low:.2f}-{high:.2f})"
+
+
+def _overlap(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "chrf") -> bool:
+    """Whether the 95% intervals of a metric of two systems overlap."""
+    (a_low, a_high), (b_low, b_high) = a["ci95"][metric], b["ci95"][metric]
+    return a_low <= b_high and b_low <= a_high
+
+
+def _relation(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "chrf") -> str:
+    """'above', 'below' or 'level with' (intervals overlap): where system a stands against b on a metric."""
+    if _overlap(a, b, metric):
+        return "level with"
+    return "above" if a["metrics"][metric] > b["metrics"][metric] else "below"
+
+
+def length_predictions(
+    preprocessor: Preprocessor, examples: Sequence[Mapping[str, Any]], chunk: int = 512
+) -> tuple[list[int], list[float]] | None:
+    """(true, predicted) code lengths in target pieces for evaluation examples; None without a length model."""
+    if preprocessor.length_model is None:
+        return None
+    predicted: list[float] = []
+    for start in range(0, len(examples), chunk):
+        ids = [torch.tensor(preprocessor.encode_src(e["docstring"])) for e in examples[start : start + chunk]]
+        src = pad_sequence(ids, batch_first=True, padding_value=PAD_ID)  # (B, S)
+        predicted.extend(preprocessor.length_model.predict(src, torch.tensor([len(i) for i in ids])).tolist())
+    return [len(preprocessor.tgt_tokens(e["reference"])) for e in examples], predicted
+
+
+GUARD_PIECES = (NEWLINE, INDENT, DEDENT, ":", ")", "]", "}", "else", "elif", "except", "finally")
+
+
+def guard_table(preprocessor: Preprocessor, prefixes: Sequence[str]) -> pd.DataFrame:
+    """What the syntax guard lets decoding write after each prefix (target pieces separated by spaces)."""
+    guard = preprocessor.syntax_guard
+    structural = [p for p in GUARD_PIECES if p in guard.ids]
+    rows = []
+    for prefix in prefixes:
+        pieces = prefix.split()
+        unknown = [p for p in pieces if p not in guard.ids]
+        if unknown:
+            raise UserError(f"pieces {unknown} are not in the target vocabulary; write a prefix in its pieces")
+        allowed = guard.allowed_after(pieces)  # (V,)
+        rows.append({
+            "pieces so far": prefix,
+            "pieces allowed next": f"{int(allowed.sum())} of {len(guard.itos)}",
+            "structural pieces forbidden": " ".join(p for p in structural if not allowed[guard.ids[p]]) or "none",
+        })
+    return pd.DataFrame(rows)
+
+
+def describe_training(history: Sequence[Mapping[str, float]]) -> str:
+    """One or two sentences on what the learning curve says: still improving, or stopped improving."""
+    losses = [row["valid_loss"] for row in history]
+    best = min(range(len(losses)), key=losses.__getitem__)
+    if len(losses) < 2:
+        return f"The model trained for a single epoch (validation loss {losses[0]:.3f}); a curve needs more epochs."
+    if best == len(losses) - 1:
+        return (f"Validation loss was still falling in the last of {len(losses)} epochs "
+                f"({losses[-2]:.3f} -> {losses[-1]:.3f} nats per token), so more epochs would very likely help.")
+    return (f"Validation loss was lowest at epoch {history[best]['epoch']} of {len(losses)} ({losses[best]:.3f} nats per token) "
+            "and did not improve after it: more epochs alone would not help; more data, dropout or a larger model might.")
+
+
+def describe_model(summary: Mapping[str, Any], baselines: Mapping[str, Mapping[str, Any]]) -> str:
+    """What a model's test results say against the best constant output and retrieval (results JSON or summaries)."""
+    m = summary["metrics"]
+    n = len(summary["examples"]) if "examples" in summary else None
+    on = f"On the {n:,} test pairs" if n else "On the test set"
+    gain, chrf = m["chrf_gain"], m["chrf"]
+    lines = [f"{on} the {summary['system']} model scores chrF {_ci_text(summary)}, and {100 * m['compiles']:.0f}% of its "
+             f"outputs compile. Scored against other pairs' references of similar length it loses "
+             f"{_ci_text(summary, 'chrf_gain')} chrF: that is what its code owes to the docstring. The other "
+             f"{chrf - gain:.2f} a function of the right shape and length earns whatever the docstring says."]
+    constant, retrieval = baselines.get("constant-chrf"), baselines.get("retrieval")
+    if constant is not None:
+        lines.append(f"One function returned for every docstring (the best of {CONSTANT_TEXT}) scores "
+                     f"{_ci_text(constant)}: the model is {_relation(summary, constant)} it.")
+    if retrieval is not None:
+        lines.append(f"Retrieval, which returns the code of the most similar training docstring, scores "
+                     f"{_ci_text(retrieval)} with a docstring gain of {_ci_text(retrieval, 'chrf_gain')}; by that gain the "
+                     f"model is {_relation(summary, retrieval, 'chrf_gain')} retrieval.")
+    if summary.get("loss_true") is not None:
+        lines.append(f"Without any search, under teacher forcing, its loss is {summary['loss_true']:.3f} nats per code piece "
+                     f"with the true docstrings and {summary['loss_shuffled']:.3f} with shuffled ones: the docstring is worth "
+                     f"{summary['loss_shuffled'] - summary['loss_true']:.3f} nats per piece to it.")
+    distinct = 100 * m["distinct_share"]
+    lines.append(f"{distinct:.1f}% of its outputs are distinct" + (
+        ": many docstrings receive the same code." if distinct < 50 else "."))
+    return " ".join(lines)
+
+
+CONSTANT_TEXT = "300 training functions by validation chrF"
+
+
+def describe_decoding(decoding: Mapping[str, Any]) -> str:
+    """One line for the decoding settings a results file records, e.g. 'greedy search, 8-grams blocked, <eos> penalty 4'."""
+    parts = [f"beam search, width {decoding['beam_width']}" if decoding["method"] == "beam" else "greedy search"]
+    if decoding.get("no_repeat_ngram"):
+        parts.append(f"{decoding['no_repeat_ngram']}-grams blocked")
+    if decoding.get("length_target"):
+        parts.append(f"aimed at {_target_text(decoding)} (<eos> penalty {decoding['eos_penalty']:g} before it)")
+    elif decoding.get("eos_penalty"):
+        parts.append(f"<eos> penalty {decoding['eos_penalty']:g}")
+    if decoding.get("syntax_guard"):
+        parts.append("syntax guard")
+    parts.append(f"at most {decoding['max_len']} pieces")
+    return ", ".join(parts)
+
+
+def _target_text(settings: Mapping[str, Any]) -> str:
+    """'the predicted length', or '1.2 x the predicted length' where the settings aim at a multiple of it."""
+    scale = settings.get("target_scale", 1.0)
+    return "the predicted length" if scale == 1.0 else f"{scale:g} x the predicted length"
+
+
+def describe_comparison(
+    summaries: Sequence[Mapping[str, Any]], significance: Mapping[str, Mapping[str, Mapping[str, float]]], models: Sequence[str]
+) -> str:
+    """The comparison notebook's conclusions, from the numbers: what each model takes from its docstring, against the
+    constant and retrieval baselines, whether the differences are real, what BLEU would have said, and the cost."""
+    by_name = {s["system"]: s for s in summaries}
+    neural = sorted((by_name[m] for m in models if m in by_name), key=lambda s: -s["metrics"]["chrf_gain"])
+    ranking = " > ".join(f"{s['system']} ({s['metrics']['chrf_gain']:.2f})" for s in neural)
+    lines = [f"* **What each model takes from its docstring** (length-matched chrF gain): {ranking}."]
+    for pair, tests in significance.items():
+        a, b = pair.split(" vs ")
+        if not ({a, b} <= set(models) or {a, b} & set(models) and "retrieval" in (a, b)):
+            continue
+        r = tests["chrf_gain"]
+        verdict = ("significant at the 5% level" if r["delta_low"] > 0 or r["delta_high"] < 0
+                   else "not significant: the interval of the difference contains 0")
+        lines.append(f"* **{a} vs {b}:** gain difference {r['delta']:+.2f} (95% CI {r['delta_low']:+.2f} to "
+                     f"{r['delta_high']:+.2f}), {verdict}.")
+    constant, retrieval = by_name.get("constant (chrF)"), by_name.get("retrieval")
+    if constant is not None:
+        standing = ", ".join(f"{s['system']} {_relation(s, constant)}" for s in neural)
+        beaten = any(_relation(s, constant) != "above" for s in neural)
+        moral = ("A score that one constant function reaches says nothing about the docstring." if beaten else
+                 "Every model is above it: the raw score says something, the gain says how much.")
+        lines.append(f"* **Against one constant function** (chrF {_ci_text(constant)}, its gain 0 by construction): "
+                     f"by chrF, {standing}. {moral}")
+    if retrieval is not None:
+        standing = ", ".join(f"{s['system']} {_relation(s, retrieval, 'chrf_gain')}" for s in neural)
+        lines.append(f"* **Against retrieval** (chrF {_ci_text(retrieval)}, gain {_ci_text(retrieval, 'chrf_gain')}): "
+                     f"by the gain, {standing}.")
+    bleu_constant = by_name.get("constant (BLEU)")
+    if bleu_constant is not None:
+        bleus = ", ".join(f"{s['system']} {s['metrics']['bleu']:.2f}" for s in neural)
+        lines.append(f"* **What BLEU would have said:** the constant chosen by BLEU scores BLEU "
+                     f"{bleu_constant['metrics']['bleu']:.2f} against the models' {bleus}; without the layout markers "
+                     f"(newline, indent, dedent) it falls to {bleu_constant['metrics']['bleu_no_layout']:.2f}. "
+                     "BLEU on code rewards generic code with the right block structure: layout and shared keywords are many of its n-grams.")
+    with_loss = [s for s in neural if s.get("loss_true") is not None]
+    if with_loss:
+        losses = ", ".join(f"{s['system']} {s['loss_true']:.3f} -> {s['loss_shuffled']:.3f}" for s in with_loss)
+        lines.append(f"* **Without search:** teacher-forced loss with the true -> shuffled docstrings, nats per code piece: "
+                     f"{losses}. The larger the rise, the more the model reads its input, whatever decoding then does.")
+    with_rise = [s for s in neural if s.get("loss_rise_by_position")]
+    if with_rise:
+        first, last = next(iter(with_rise[0]["loss_rise_by_position"])), list(with_rise[0]["loss_rise_by_position"])[-1]
+        rises = ", ".join(f"{s['system']} {s['loss_rise_by_position'][first]:.3f} -> {s['loss_rise_by_position'][last]:.3f}"
+                          for s in with_rise)
+        lines.append(f"* **How long the docstring matters:** that rise over code pieces {first} -> pieces {last}: {rises}. "
+                     "A model that reads the docstring only through its first decoder state forgets it as the function "
+                     "goes on; attention looks at it again at every step.")
+    best_compiles = max(neural, key=lambda s: s["metrics"]["compiles"])
+    shares = ", ".join(f"{s['system']} {100 * s['metrics']['compiles']:.0f}%" for s in neural)
+    lines.append(f"* **Code that compiles** (`compile()`, stricter than parsing): {shares}; "
+                 f"{best_compiles['system']} the most.")
+    decoded = [s for s in neural if s.get("decoding")]
+    if decoded:
+        groups: dict[str, list[str]] = {}
+        for s in decoded:
+            groups.setdefault(describe_decoding(s["decoding"]), []).append(s["system"])
+        settings = "; ".join(f"{' and '.join(names) if len(names) < len(neural) else 'every model'}: {text}"
+                             for text, names in groups.items())
+        lines.append(f"* **Decoding**, chosen on validation by length-matched chrF gain x compile rate: {settings}.")
+    if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
+        costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"
+                          for s in sorted(neural, key=lambda s: s["parameters"]))
+        lines.append(f"* **Cost:** {costs} (decoding speed on the machine that ran the evaluation).")
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""Execute the course notebooks headless with papermill, export them, and record provenance.
+
+The quick profile refreshes the committed notebooks in `notebooks/` and the figures in `figures/`;
+other profiles write to `notebooks/<profile>/` and `figures/<profile>/` so they never overwrite them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from ..config import Config
+from ..errors import UserError
+from ..config import PROJECT_ROOT
+from ..paths import run_paths
+from ..io_utils import atomic_path, write_json
+
+KERNEL_NAME = "python3"
+CELL_TIMEOUT_S = 1800
+
+
+def course_notebooks(root: Path = PROJECT_ROOT) -> list[Path]:
+    """The numbered notebooks in reading order (01_..., 02_..., ...)."""
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def output_dir(config: Config, root: Path = PROJECT_ROOT) -> Path:
+    """Where executed notebooks of a profile go (the committed folder for quick)."""
+    return root / "notebooks" if config.profile == "quick" else root / "notebooks" / config.profile
+
+
+def _scrub_paths(path: Path, root: Path) -> None:
+    """Remove this machine's absolute paths from an executed notebook's outputs."""
+    text = path.read_text(encoding="utf-8")
+    for prefix in {str(root), str(root.resolve()), os.path.expanduser("~")}:
+        text = text.replace(prefix + "/", "").replace(prefix, ".")
+    path.write_text(text, encoding="utf-8")
+
+
+def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path = PROJECT_ROOT) -> Path:
+    """Execute one notebook with the config's profile and seed; returns the executed copy."""
+    import papermill
+
+    target = out_dir / notebook.name
+    os.environ["SEQ2SEQ_TEXT_PROGRESS"] = "1"  # text progress bars in the executed outputs
+    with atomic_path(target) as tmp:
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(tmp.with_suffix(".ipynb")),
+                parameters={"profile": config.profile, "seed": config.seed},
+                kernel_name=KERNEL_NAME,
+                cwd=str(root),
+                execution_timeout=CELL_TIMEOUT_S,
+                progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise UserError(f"notebook {notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+        tmp.with_suffix(".ipynb").replace(tmp)
+        _scrub_paths(tmp, root)
+    return target
+
+
+def export_notebook(executed: Path, export_dir: Path) -> None:
+    """Export an executed notebook to HTML and to reveal.js slides (for presenting without a kernel)."""
+    for fmt in ("html", "slides"):
+        subprocess.run(
+            [sys.executable, "-m", "nbconvert", "--to", fmt, "--output-dir", str(export_dir), str(executed)],
+            check=True,
+            capture_output=True,
+        )
+
+
+def write_provenance(config: Config, figures_dir: Path, root: Path = PROJECT_ROOT) -> None:
+    """Record which profile, seed, commit and config produced the figures and tables."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True)
+    write_json(
+        figures_dir / "provenance.json",
+        {
+            "profile": config.profile,
+            "seed": config.seed,
+            "git_commit": commit.stdout.strip() or "unknown",
+            "working_tree_clean": not dirty.stdout.strip(),
+            "config_hash": config.digest(),
+            "date": dt.date.today().isoformat(),
+        },
+    )
+
+
+def execute_notebooks(config: Config, export: bool = True, only: str | None = None, root: Path = PROJECT_ROOT) -> list[Path]:
+    """Execute every course notebook (or those matching `only`) for a profile, export them, write provenance."""
+    out_dir = output_dir(config, root)
+    executed = []
+    for notebook in course_notebooks(root):
+        if only and not re.search(only, notebook.name):
+            continue
+        print(f"[notebooks] executing {notebook.name} ({config.profile} profile)", flush=True)
+        executed.append(execute_notebook(notebook, config, out_dir, root))
+        if export:
+            export_notebook(executed[-1], root / "exports" / config.profile)
+    write_provenance(config, run_paths(config, root).figures_dir, root)
+    return executed

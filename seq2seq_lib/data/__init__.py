@@ -1,0 +1,1 @@
+"""Notebook 01: from Python packages to docstring-code pairs, tokens, vocabularies and batches."""

@@ -1,0 +1,1 @@
+"""Notebook 05: scoring generated code (chrF, BLEU, docstring gain, compiling) against baselines."""

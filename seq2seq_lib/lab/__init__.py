@@ -1,0 +1,1 @@
+"""The lab: ablations, the benchmark against tutorial-style reference models, seed sweeps. Nothing in the core imports it."""

@@ -1,0 +1,35 @@
+"""The lab's multi-seed command: one training and evaluation per seed, and the spread table."""
+
+import shutil
+import statistics
+
+from seq2seq_lib.training.checkpoints import read_checkpoint
+from seq2seq_lib.config import load_config, profile_config_path
+from seq2seq_lib.evaluation.evaluate import load_summaries
+from seq2seq_lib.paths import run_paths
+from seq2seq_lib.lab.seeds import METRICS, run_seeds
+
+
+def test_run_seeds_trains_each_seed_and_reports_the_spread(smoke_run):
+    seeds = [1234, 7]
+    shutil.rmtree(run_paths(load_config(profile_config_path("smoke"), {"seed": 7})).run_dir, ignore_errors=True)
+    shutil.rmtree(run_paths(smoke_run).results_dir / "seeds", ignore_errors=True)
+    table = run_seeds("smoke", seeds, split="valid", max_examples=40)
+    results = run_paths(smoke_run).results_dir
+    scores = {}
+    for seed in seeds:
+        config = load_config(profile_config_path("smoke"), {"seed": seed})
+        for name in config.models:
+            assert read_checkpoint(run_paths(config).model_dir(name) / "checkpoint.pt")["config"]["seed"] == seed
+        for summary in load_summaries(results / "seeds" / f"seed{seed}", "valid"):
+            for key, label in METRICS.items():
+                scores.setdefault((summary["system"], label), []).append(summary["metrics"][key])
+    assert {name for name, _ in scores} == set(smoke_run.models)
+    lines = table.strip().splitlines()
+    assert lines[0] == "| model | metric | seed 1234 | seed 7 | mean | std |"
+    assert len(lines) == 2 + len(scores)
+    for (name, label), values in scores.items():
+        row = next(line for line in lines if line.startswith(f"| {name} | {label} |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[2:] == [f"{values[0]:.2f}", f"{values[1]:.2f}", f"{statistics.mean(values):.2f}", f"{statistics.stdev(values):.2f}"]
+    assert (results / "seeds_valid.md").read_text().endswith(table)
