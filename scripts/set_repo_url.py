@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/set_repo_url.py owner/name          (or https://github.com/owner/name)
 
-The one source of the repository is REPO_SLUG in scripts/make_notebooks.py (a placeholder until the
-repository is public). This script replaces the current slug by the given one there, in README.md and
-in every notebooks/*.ipynb, so the committed notebooks and any later regeneration agree.
+The current slug is the one in the README's Colab badge (a placeholder until the repository is public). This
+script replaces it by the given one in README.md and in every notebook, its paired .py source and its
+notebooks/full/ copy, so that all of them agree.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERATOR = ROOT / "scripts" / "make_notebooks.py"
-SLUG_LINE = re.compile(r'^REPO_SLUG = "([^"]+)"', re.MULTILINE)
+BADGE = re.compile(r"colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/")
 SLUG = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
 
@@ -28,14 +27,15 @@ def parse_slug(text: str) -> str:
 
 
 def set_repo_url(new_slug: str) -> list[Path]:
-    """Replace the generator's current slug by new_slug in the generator and the notebooks; returns changed files."""
-    source = GENERATOR.read_text(encoding="utf-8")
-    match = SLUG_LINE.search(source)
+    """Replace the README badge's current slug by new_slug in the README and the notebooks; returns changed files."""
+    match = BADGE.search((ROOT / "README.md").read_text(encoding="utf-8"))
     if match is None:
-        raise SystemExit(f"no REPO_SLUG line in {GENERATOR.relative_to(ROOT)}")
+        raise SystemExit("no Colab badge in README.md to read the current repository from")
     old_slug = match.group(1)
+    notebooks = ROOT / "notebooks"
     changed = []
-    for path in [GENERATOR, ROOT / "README.md", *sorted((ROOT / "notebooks").glob("*.ipynb"))]:
+    for path in [ROOT / "README.md", *sorted(notebooks.glob("[0-9]*.ipynb")), *sorted(notebooks.glob("[0-9]*.py")),
+                 *sorted((notebooks / "full").glob("*.ipynb"))]:
         text = path.read_text(encoding="utf-8")
         if old_slug in text and old_slug != new_slug:
             path.write_text(text.replace(old_slug, new_slug), encoding="utf-8")

@@ -3,7 +3,7 @@
     data build | data stats      build the corpus from pinned packages / print its statistics
     train                        train one model or all (--model rnn|lstm|attention|all)
     evaluate                     evaluate checkpoints and baselines on a split
-    visualize                    attention heatmaps and statistics
+    visualize                    attention heatmaps of a few examples
     bench                        speed against plain reference implementations
     ablate                       one change at a time against a profile, on the validation split
     seeds                        the spread of a profile's results over several seeds
@@ -92,11 +92,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_visualize(args: argparse.Namespace) -> None:
-    """Attention heatmaps of a few examples and, with --summary, statistics over the split."""
+    """Attention heatmaps of a few examples of a split."""
     from .course.visualize import visualize_attention
 
     config = _config_from_args(args)
-    visualize_attention(config, num_examples=args.num_examples, summary=args.summary, split=args.split)
+    visualize_attention(config, num_examples=args.num_examples, split=args.split)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -163,10 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="write the results here instead of results/<profile>/ (needed with --pairs)")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    visualize = commands.add_parser("visualize", help="attention heatmaps and statistics")
+    visualize = commands.add_parser("visualize", help="attention heatmaps of a few examples")
     _add_config_args(visualize)
     visualize.add_argument("--num-examples", type=int, default=5)
-    visualize.add_argument("--summary", action="store_true", help="statistics over the split too")
     visualize.add_argument("--split", default="test")
     visualize.set_defaults(func=cmd_visualize)
 

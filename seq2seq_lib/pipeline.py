@@ -14,10 +14,10 @@ from typing import Callable
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
+from .io_utils import write_text
+from .paths import resolve_path, run_paths
 from .runtime import configure_threads, set_seed
 from .training.data import prepare_training_data
-from .paths import resolve_path, run_paths
-from .io_utils import write_text
 from .training.loop import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
@@ -63,7 +63,8 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     """Run every stage of a profile and print a summary; returns seconds per stage."""
     from .training.checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
     from .data.corpus import build_corpus
-    from .evaluation.evaluate import evaluate_models, readme_table
+    from .evaluation.evaluate import evaluate_models
+    from .evaluation.results import readme_table
     from .course.notebooks import execute_notebooks
     from .course.visualize import visualize_attention
 
@@ -81,7 +82,7 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
             if not shipped.is_file() or shipped.stat().st_mtime < checkpoint.stat().st_mtime:
                 export_weights(checkpoint, shipped)  # only when retrained: the weights stay byte-identical in git
     if "attention" in config.models:
-        _stage("attention", timings, lambda: visualize_attention(config, num_examples=5, summary=True))
+        _stage("attention", timings, lambda: visualize_attention(config, num_examples=5))
     if profile != "smoke":
         update_readme_results(profile, readme_table(paths.results_dir / "comparison.csv"))
     if not skip_notebooks:

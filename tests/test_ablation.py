@@ -9,7 +9,7 @@ from seq2seq_lib.lab.ablation import format_row, run_ablation, variant_config
 from seq2seq_lib.training.checkpoints import read_checkpoint
 from seq2seq_lib.config import PROJECT_ROOT, TrainingConfig
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.evaluation.evaluate import load_summaries
+from seq2seq_lib.evaluation.results import load_summaries
 from seq2seq_lib.paths import run_paths
 from seq2seq_lib.training.loop import finished
 

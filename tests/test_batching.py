@@ -9,14 +9,13 @@ from collections import Counter
 import pytest
 import torch
 
+from seq2seq_lib.lab.bench import padding_fraction, random_loader
 from seq2seq_lib.data.batching import (
     BucketBatchSampler,
     EncodedDataset,
     collate,
     encode_records,
     make_loader,
-    padding_fraction,
-    random_loader,
 )
 from seq2seq_lib.errors import UserError
 from seq2seq_lib.data.preprocess import Preprocessor

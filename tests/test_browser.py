@@ -22,10 +22,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from seq2seq_lib.config import load_config
+from seq2seq_lib.config import PROJECT_ROOT, load_config
 from seq2seq_lib.course.demo import demo_checkpoint
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.config import PROJECT_ROOT
 from seq2seq_lib.paths import run_paths
 
 pytestmark = pytest.mark.slow

@@ -11,11 +11,10 @@ import pytest
 import torch
 
 from seq2seq_lib.training.checkpoints import save_checkpoint
-from seq2seq_lib.config import Config
+from seq2seq_lib.config import PROJECT_ROOT, Config
 from seq2seq_lib.course.demo import DemoResult, generate_code, get_model
 from seq2seq_lib.course.demo_widget import build_demo
 from seq2seq_lib.errors import UserError
-from seq2seq_lib.config import PROJECT_ROOT
 from seq2seq_lib.io_utils import read_jsonl_gz
 from seq2seq_lib.models import build_model
 from seq2seq_lib.data.preprocess import Preprocessor

@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from seq2seq_lib.evaluation import metrics
-from seq2seq_lib.evaluation.evaluate import TABLE_COLUMNS, load_summaries
+from seq2seq_lib.evaluation.results import TABLE_COLUMNS, load_summaries
 from seq2seq_lib.evaluation.gain import GainScorer
 from seq2seq_lib.data.records import load_records, sample_records
 from seq2seq_lib.paths import run_paths

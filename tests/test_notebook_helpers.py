@@ -15,8 +15,8 @@ from seq2seq_lib.course.notebook_helpers import (
 def summary(system: str, chrf: float, gain: float, compiles: float = 0.8, width: float = 0.5, **extra) -> dict:
     """A results summary as evaluate_models writes it (only the fields the text reads)."""
     metrics = {"chrf": chrf, "chrf_gain": gain, "chrf_gain_plain": gain + 0.3, "bleu": extra.pop("bleu", chrf / 2),
-               "bleu_no_layout": extra.pop("bleu_no_layout", chrf / 5), "bleu_gain": gain / 2, "compiles": compiles,
-               "distinct_share": extra.pop("distinct", 0.9)}
+               "bleu_no_layout": extra.pop("bleu_no_layout", chrf / 5), "bleu_gain": gain / 2, "bleu_gain_plain": gain / 2 + 0.1,
+               "compiles": compiles, "distinct_share": extra.pop("distinct", 0.9), "length_ratio": 1.0}
     ci = {"chrf": [chrf - width, chrf + width], "chrf_gain": [gain - width, gain + width]}
     return {"system": system, "metrics": metrics, "ci95": ci, **extra}
 

@@ -65,11 +65,7 @@ def test_save_load_round_trip(pre: Preprocessor, tmp_path: Path) -> None:
     assert clone.to_dict() == pre.to_dict()
 
 
-def test_options_and_errors(tmp_path: Path) -> None:
-    keep_case = Preprocessor.fit(records(10), lowercase=False, split_identifiers=False, bpe_fraction=0.2)
-    assert keep_case.src_tokens("Return user_id") == ["Return", "user_id"]
-    with pytest.raises(UserError, match="unknown preprocessing option"):
-        Preprocessor.fit(records(), vocab=3)
+def test_bad_input_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="func_code_string"):
         Preprocessor.fit([{"func_documentation_string": "x"}])
     with pytest.raises(UserError):

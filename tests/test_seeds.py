@@ -5,7 +5,7 @@ import statistics
 
 from seq2seq_lib.training.checkpoints import read_checkpoint
 from seq2seq_lib.config import load_config, profile_config_path
-from seq2seq_lib.evaluation.evaluate import load_summaries
+from seq2seq_lib.evaluation.results import load_summaries
 from seq2seq_lib.paths import run_paths
 from seq2seq_lib.lab.seeds import METRICS, run_seeds
 

@@ -6,6 +6,7 @@ import ast
 import glob
 import random
 import sysconfig
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,25 @@ def stdlib_functions() -> list[str]:
     return codes
 
 
+def ast_dump(code: str) -> str | None:
+    """The AST of a (possibly indented) function as text, or None when it does not parse."""
+    try:
+        return ast.dump(ast.parse(textwrap.dedent(code)))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def round_trip_rate(tokenizer: CodeTokenizer, codes: list[str]) -> float:
+    """Share of codes whose detokenized pieces have the same AST (or, for code that does not parse, the same pieces)."""
+    def same(code: str) -> bool:
+        pieces = tokenizer.tokenize(code)
+        rebuilt = detokenize(pieces)
+        reference = ast_dump(code)
+        return tokenizer.tokenize(rebuilt) == pieces if reference is None else ast_dump(rebuilt) == reference
+
+    return sum(map(same, codes)) / len(codes)
+
+
 @pytest.fixture(scope="module")
 def functions() -> list[str]:
     return stdlib_functions()
@@ -71,13 +91,13 @@ def functions() -> list[str]:
 
 @pytest.fixture(scope="module")
 def fitted(functions: list[str]) -> CodeTokenizer:
-    return CodeTokenizer().fit(functions[::2], vocab_size=2000, min_freq=2)
+    return CodeTokenizer().fit([code_pieces(c) for c in functions[::2]], vocab_size=2000, min_freq=2)
 
 
 def test_round_trip_stdlib(functions: list[str], fitted: CodeTokenizer) -> None:
     assert len(functions) > 1500
-    assert fitted.round_trip_rate(functions) >= 0.99
-    assert CodeTokenizer().round_trip_rate(functions) >= 0.99  # unfitted: pieces without BPE
+    assert round_trip_rate(fitted, functions) >= 0.99
+    assert round_trip_rate(CodeTokenizer(), functions) >= 0.99  # unfitted: pieces without BPE
 
 
 def test_round_trip_corpus_sample() -> None:
@@ -86,7 +106,7 @@ def test_round_trip_corpus_sample() -> None:
         pytest.skip("no data/sample/*.jsonl.gz yet (built by `python -m seq2seq_lib data build`)")
     codes = [r["func_code_string"] for p in paths for r in read_jsonl_gz(p)]
     train = codes[: len(codes) // 2]
-    assert CodeTokenizer().fit(train, 8000, 2).round_trip_rate(codes) >= 0.99
+    assert round_trip_rate(CodeTokenizer().fit([code_pieces(c) for c in train], 8000, 2), codes) >= 0.99
 
 
 def test_layout_markers_and_indented_method() -> None:
@@ -132,7 +152,7 @@ def test_spacing_is_readable() -> None:
 def test_empty_body_and_broken_code() -> None:
     tok = CodeTokenizer()
     assert tok.tokenize("    def f(self, x):\n") == ["def", "f", "(", "self", ",", "x", ")", ":"]
-    assert tok.round_trip_ok("def f(x):\n")
+    assert round_trip_rate(tok, ["def f(x):\n"]) == 1.0
     assert tok.tokenize("def f(:\n    x = '''unterminated\n")[:3] == ["def", "f", "("]
     assert tok.tokenize("") == []
 
@@ -179,11 +199,6 @@ def test_doc_tokenizer() -> None:
         "'",
         "x",
         "'...",
-    ]
-    assert DocTokenizer(lowercase=False, split_identifiers=False).tokenize("Parse JSON_data.") == [
-        "Parse",
-        "JSON_data",
-        ".",
     ]
     assert DocTokenizer().tokenize("") == []
 

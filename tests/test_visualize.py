@@ -9,24 +9,19 @@ import numpy as np
 import pytest
 from test_demo import tiny_checkpoint
 
-from seq2seq_lib.config import load_config
-from seq2seq_lib.config import PROJECT_ROOT
+from seq2seq_lib.config import PROJECT_ROOT, load_config
 from seq2seq_lib.io_utils import read_json
 from seq2seq_lib.course.plots import plot_by_length
-from seq2seq_lib.course.visualize import (
+from seq2seq_lib.course.visualize import attention_png, plot_attention, plot_learning_curves, save_figure, visualize_attention
+from seq2seq_lib.lab.attention_stats import (
     attention_entropy,
-    attention_png,
+    attention_summary,
     copied_steps,
     example_stats,
-    length_bucket,
     max_weight,
     normalized_entropy,
-    plot_attention,
-    plot_learning_curves,
-    save_figure,
     summarize_stats,
     uniform_entropy,
-    visualize_attention,
 )
 
 PNG = b"\x89PNG"
@@ -71,7 +66,6 @@ def test_copied_steps_compare_the_most_attended_token() -> None:
 
 
 def test_summary_groups_examples_by_docstring_length() -> None:
-    assert [length_bucket(n) for n in (0, 7, 8, 15, 16, 31, 32, 99)] == ["<8", "<8", "8-15", "8-15", "16-31", "16-31", ">=32", ">=32"]
     rows = [example_stats(np.full((2, s), 1.0 / s), ["w"] * s, ["c", "d"]) for s in (4, 6, 12, 40)]
     summary = summarize_stats(rows)
     assert summary["overall"]["count"] == 4
@@ -125,12 +119,14 @@ def test_learning_curves_and_bleu_by_length(tmp_path: Path) -> None:
 def test_visualize_attention_writes_heatmaps_and_summary(tmp_path: Path) -> None:
     config = load_config(PROJECT_ROOT / "configs" / "smoke.yaml", {"decoding.max_len": 12, "decoding.beam_width": 2})
     tiny_checkpoint(tmp_path / "runs" / "smoke-seed1234" / "attention" / "checkpoint.pt")
-    report = visualize_attention(config, num_examples=2, summary=True, random_examples=True, max_summary_examples=12, root=tmp_path)
-    assert len(report.heatmaps) == 2
-    assert all(p.parent == tmp_path / "figures" / "smoke" / "attention" and p.read_bytes().startswith(PNG) for p in report.heatmaps)
+    heatmaps = visualize_attention(config, num_examples=2, random_examples=True, root=tmp_path)
+    assert len(heatmaps) == 2
+    assert all(p.parent == tmp_path / "figures" / "smoke" / "attention" and p.read_bytes().startswith(PNG) for p in heatmaps)
+    assert attention_summary(config, max_examples=12, root=tmp_path) == read_json(
+        tmp_path / "results" / "smoke" / "attention_summary.json")
     summary = read_json(tmp_path / "results" / "smoke" / "attention_summary.json")
     assert summary["examples"] == 12 and summary["split"] == "test"
     assert summary["checkpoint"] == "runs/smoke-seed1234/attention/checkpoint.pt"
     assert 0.0 <= summary["overall"]["normalized_entropy"] <= 1.0 and 0.0 <= summary["overall"]["copy_rate"] <= 1.0
     assert sum(r["count"] for r in summary["by_docstring_length"]) == 12
-    assert all(p.is_file() for p in report.files)
+    assert (tmp_path / "figures" / "smoke" / "attention" / "attention_stats_by_length.png").is_file()

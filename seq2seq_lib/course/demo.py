@@ -16,16 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..config import PROFILES, Config, DecodingConfig, load_config, profile_config_path
 from ..decoding.search import beam_search
 from ..errors import UserError
-from ..paths import resolve_path, run_paths
 from ..models import MODEL_NAMES
+from ..paths import resolve_path, run_paths
+from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .visualize import SRC_EOS
 
 MAX_BEAM_WIDTH = 10
-DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly spin-waits (4x slower on a busy CPU)
+DECODE_THREADS = 1  # one sentence's small matmuls: a second thread mostly waits
 
 
 @dataclass

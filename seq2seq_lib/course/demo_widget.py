@@ -10,9 +10,9 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from .demo import MAX_BEAM_WIDTH, DemoResult, generate_code
 from ..errors import UserError
 from ..models import MODEL_NAMES
+from .demo import MAX_BEAM_WIDTH, DemoResult, generate_code
 from .visualize import attention_png
 
 EXAMPLE_DOCSTRING = "Return the number of lines in a text file, ignoring empty lines."

@@ -22,18 +22,17 @@ import torch
 from matplotlib.figure import Figure
 from torch.nn.utils.rnn import pad_sequence
 
-from ..training.checkpoints import LoadedModel
-from ..config import Config, load_config, profile_config_path
-from ..errors import UserError
-from ..evaluation.evaluate import format_markdown, load_shipped_results
-from ..config import PROJECT_ROOT
-from ..paths import RunPaths, run_paths
-from ..runtime import configure_threads
-from ..io_utils import read_json, write_text
+from ..config import PROJECT_ROOT, Config, load_config, profile_config_path
 from ..data.preprocess import Preprocessor
 from ..data.tokenization import DEDENT, INDENT, NEWLINE
-from .visualize import STYLE, save_figure
 from ..data.vocab import PAD_ID
+from ..errors import UserError
+from ..evaluation.results import format_markdown, load_shipped_results, markdown_rows, table_rows
+from ..io_utils import read_json, write_text
+from ..paths import RunPaths, run_paths
+from ..runtime import configure_threads
+from ..training.checkpoints import LoadedModel
+from .visualize import STYLE, save_figure
 
 INLINE_DPI = 100  # figures shown in the notebook: sharp enough, small enough to keep notebooks light
 
@@ -118,43 +117,15 @@ def load_results(paths: RunPaths, system: str) -> dict[str, Any]:
     return read_json(path)
 
 
-def _with_ci(summary: Mapping[str, Any], metric: str, scale: float, digits: int) -> str:
-    """'value [low, high]' of one metric of a summary (just the value when there is no interval)."""
-    value = scale * summary["metrics"][metric]
-    ci = summary.get("ci95", {}).get(metric)
-    if not ci:
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
-
-
-def _loss_text(summary: Mapping[str, Any]) -> str:
-    """'3.11 / 3.52': teacher-forced loss with the true and with shuffled docstrings ('-' for baselines)."""
-    if summary.get("loss_true") is None:
-        return "-"
-    return f"{summary['loss_true']:.3f} / {summary['loss_shuffled']:.3f}"
-
-
 def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Test metrics with 95% CIs, docstring gains, validity, size and speed, one row per system (summaries or results)."""
-    rows = []
-    for s in summaries:
-        m = s["metrics"]
-        rows.append({
-            "system": s["system"],
-            "chrF [95% CI]": _with_ci(s, "chrf", 1.0, 2),
-            "chrF gain, length-matched [95% CI]": _with_ci(s, "chrf_gain", 1.0, 2),
-            "chrF gain": round(m["chrf_gain_plain"], 2),
-            "BLEU": round(m["bleu"], 2),
-            "BLEU gain, length-matched": round(m["bleu_gain"], 2),
-            "BLEU without layout": round(m["bleu_no_layout"], 2),
-            "compiles %": round(100 * m["compiles"], 1),
-            "distinct %": round(100 * m["distinct_share"], 1),
-            "loss: own / shuffled docstrings": _loss_text(s),
-            "parameters": f"{s['parameters']:,}" if s.get("parameters") else "-",
-            "training (min)": round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "-",
-            "decoding (pairs/s)": round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "-",
-        })
-    return pd.DataFrame(rows)
+    """The comparison table (scores with 95% CIs, docstring gains, compiling, losses) with each system's size and
+    speed, one row per system (summaries or results)."""
+    frame = pd.DataFrame(markdown_rows(table_rows(list(summaries))))
+    frame["parameters"] = [f"{s['parameters']:,}" if s.get("parameters") else "-" for s in summaries]
+    frame["training (min)"] = [round(s["train_seconds"] / 60, 1) if s.get("train_seconds") else "-" for s in summaries]
+    frame["decoding (pairs/s)"] = [round(s["sentences_per_second"], 1) if s.get("sentences_per_second") else "-"
+                                   for s in summaries]
+    return frame
 
 
 def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.DataFrame:

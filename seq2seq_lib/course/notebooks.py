@@ -13,13 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..config import Config
+from ..config import PROJECT_ROOT, Config
 from ..errors import UserError
-from ..config import PROJECT_ROOT
-from ..paths import run_paths
 from ..io_utils import atomic_path, write_json
+from ..paths import run_paths
 
 KERNEL_NAME = "python3"
+RUN_OUTPUTS = tuple(f":!{p}" for p in ("notebooks", "figures", "results", "exports", "weights", "README.md"))
 CELL_TIMEOUT_S = 1800
 
 
@@ -76,16 +76,18 @@ def export_notebook(executed: Path, export_dir: Path) -> None:
 
 
 def write_provenance(config: Config, figures_dir: Path, root: Path = PROJECT_ROOT) -> None:
-    """Record which profile, seed, commit and config produced the figures and tables."""
+    """Record which profile, seed, commit and config produced the figures and tables, and whether the code was
+    committed (the files a run writes itself left aside)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *RUN_OUTPUTS],
+                           cwd=root, capture_output=True, text=True)
     write_json(
         figures_dir / "provenance.json",
         {
             "profile": config.profile,
             "seed": config.seed,
             "git_commit": commit.stdout.strip() or "unknown",
-            "working_tree_clean": not dirty.stdout.strip(),
+            "code_clean": not dirty.stdout.strip(),  # the committed code, apart from what runs write
             "config_hash": config.digest(),
             "date": dt.date.today().isoformat(),
         },

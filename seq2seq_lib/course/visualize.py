@@ -1,19 +1,18 @@
-"""Figures for the course: attention heatmaps and statistics, learning curves, BLEU by length.
+"""Figures for the course: attention heatmaps and learning curves.
 
 Every plot is built on a bare `matplotlib.figure.Figure` (no pyplot state, nothing to close, the
 same in a notebook and headless) with large fonts for projection. `save_figure` stamps the footer
-"profile=<p>, seed=<s>" on every saved figure. The attention statistics are pure functions of a
-(T, S) matrix (row t: the weights of output step t over the S source tokens, summing to 1).
+"profile=<p>, seed=<s>" on every saved figure. An attention matrix is (T, S): row t holds the weights
+of output step t over the S source tokens, summing to 1.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..config import Config
-from ..io_utils import atomic_path, write_json
+from ..io_utils import atomic_path
 
 if TYPE_CHECKING:
     import torch
@@ -39,8 +38,6 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
-LENGTH_EDGES = (8, 16, 32)  # docstring tokens: <8, 8-15, 16-31, >=32 (as in evaluation)
-SUMMARY_CAP = {"smoke": 100, "quick": 500, "full": 1000}  # examples decoded for the statistics
 MAX_LABEL_CHARS = 14
 FOOTER_GID = "profile-seed-footer"
 SRC_EOS = "<eos>"  # every encoded source ends with <eos>, so attention rows have S = tokens + 1
@@ -146,7 +143,7 @@ def plot_learning_curves(
     histories: Mapping[str, Sequence[Mapping[str, float]]], metrics: Sequence[str] = ("train_loss", "valid_loss"),
     title: str | None = "Learning curves",
 ) -> Figure:
-    """One panel per metric, one line per model, from per-epoch history dicts (training.py's history)."""
+    """One panel per metric, one line per model, from per-epoch history dicts (the training loop's history)."""
     fig = new_figure(6.5 * len(metrics), 5.0)
     with matplotlib.rc_context(STYLE):
         axes = fig.subplots(1, len(metrics), squeeze=False)[0]
@@ -165,166 +162,7 @@ def plot_learning_curves(
     return fig
 
 
-# ------------------------------------------------------------------------------- attention statistics
-
-
-def _rows(matrix: np.ndarray) -> np.ndarray:
-    """The matrix as a float (T, S) array with S >= 1."""
-    matrix = np.asarray(matrix, dtype=np.float64)
-    if matrix.ndim != 2 or matrix.shape[1] == 0:
-        raise ValueError(f"attention must be a (T, S) matrix with S >= 1, got shape {matrix.shape}")
-    return matrix
-
-
-def attention_entropy(matrix: np.ndarray) -> np.ndarray:
-    """Entropy in nats of each row of a (T, S) attention matrix -> (T,); 0 log 0 counts as 0."""
-    p = _rows(matrix)
-    logs = np.log(np.where(p > 0, p, 1.0))
-    return -(p * logs).sum(axis=1)
-
-
-def uniform_entropy(src_len: int) -> float:
-    """Entropy of uniform attention over src_len tokens: log(S), the largest possible."""
-    return math.log(src_len)
-
-
-def normalized_entropy(matrix: np.ndarray) -> np.ndarray:
-    """Row entropies divided by log(S) -> (T,) in [0, 1]: 1 = uniform, 0 = one token (0 when S = 1)."""
-    p = _rows(matrix)
-    top = uniform_entropy(p.shape[1])
-    return attention_entropy(p) / top if top > 0 else np.zeros(p.shape[0])
-
-
-def max_weight(matrix: np.ndarray) -> np.ndarray:
-    """Largest weight of each row -> (T,): 1/S for uniform attention, 1 for one-hot."""
-    return _rows(matrix).max(axis=1)
-
-
-def _normalize_piece(token: str) -> str:
-    """A token compared by its letters and digits only, lower case (`##_user` -> `user`, `"` -> ``)."""
-    return "".join(ch for ch in token.lower() if ch.isalnum())
-
-
-def copied_steps(matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str]) -> np.ndarray:
-    """(T,) bool: the code piece of step t equals or contains the docstring token it attends to most.
-
-    Tokens are compared by their lower-cased letters and digits (so `##_user` matches `user` and
-    `userName` contains `name`); a docstring token without letters or digits (punctuation, `<eos>`)
-    is never copied, and containment needs at least 3 characters (`a` is not copied into `data`).
-    """
-    p = _rows(matrix)
-    if p.shape != (len(tgt_tokens), len(src_tokens)):
-        raise ValueError(f"attention is {p.shape} but there are {len(tgt_tokens)} code and {len(src_tokens)} docstring tokens")
-    out = np.zeros(p.shape[0], dtype=bool)
-    for t, s in enumerate(p.argmax(axis=1)):
-        word = "" if src_tokens[s] in (SRC_EOS, "<unk>") else _normalize_piece(src_tokens[s])
-        piece = _normalize_piece(tgt_tokens[t])
-        out[t] = bool(word) and (piece == word or (len(word) >= 3 and word in piece))
-    return out
-
-
-def example_stats(matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str]) -> dict[str, float]:
-    """Per-example averages over output steps: entropy (nats), normalized entropy, max weight, copy rate."""
-    p = _rows(matrix)
-    if p.shape[0] == 0:
-        raise ValueError("attention has no output steps")
-    return {
-        "src_len": p.shape[1],
-        "tgt_len": p.shape[0],
-        "entropy": float(attention_entropy(p).mean()),
-        "uniform_entropy": uniform_entropy(p.shape[1]),
-        "normalized_entropy": float(normalized_entropy(p).mean()),
-        "max_weight": float(max_weight(p).mean()),
-        "copy_rate": float(copied_steps(p, src_tokens, tgt_tokens).mean()),
-    }
-
-
-def length_bucket(length: int, edges: Sequence[int] = LENGTH_EDGES) -> str:
-    """Bucket label of a length: '<8', '8-15', ..., '>=32' for edges (8, 16, 32)."""
-    if length < edges[0]:
-        return f"<{edges[0]}"
-    for low, high in itertools.pairwise(edges):
-        if length < high:
-            return f"{low}-{high - 1}"
-    return f">={edges[-1]}"
-
-
-STAT_KEYS = ("entropy", "uniform_entropy", "normalized_entropy", "max_weight", "copy_rate")
-
-
-def _means(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """Mean of every statistic over rows, with their count."""
-    return {"count": len(rows), **{key: float(np.mean([r[key] for r in rows])) for key in STAT_KEYS}}
-
-
-def summarize_stats(per_example: Sequence[Mapping[str, float]], edges: Sequence[int] = LENGTH_EDGES) -> dict[str, Any]:
-    """Overall means and means per docstring-length bucket (docstring length = src_len without <eos>)."""
-    if not per_example:
-        raise ValueError("no examples to summarize")
-    buckets: dict[str, list[Mapping[str, float]]] = {}
-    order = [length_bucket(n, edges) for n in [0, *edges]]
-    for row in per_example:
-        buckets.setdefault(length_bucket(int(row["src_len"]) - 1, edges), []).append(row)
-    return {
-        "overall": _means(per_example),
-        "by_docstring_length": [{"bucket": b, **_means(buckets[b])} for b in order if b in buckets],
-    }
-
-
-def plot_entropy_vs_length(per_example: Sequence[Mapping[str, float]], title: str = "Attention entropy vs docstring length") -> Figure:
-    """Scatter of each example's mean attention entropy against its source length, with log(S) for reference."""
-    lengths = np.array([r["src_len"] for r in per_example])
-    fig = new_figure(9.0, 6.0)
-    with matplotlib.rc_context(STYLE):
-        ax = fig.add_subplot()
-        ax.scatter(lengths, [r["entropy"] for r in per_example], s=22, alpha=0.5, label="mean over output steps")
-        grid = np.arange(1, lengths.max() + 1)
-        ax.plot(grid, np.log(grid), color="black", linestyle="--", linewidth=2, label="uniform attention, log(S)")
-        ax.set_xlabel("source length S (docstring tokens + <eos>)")
-        ax.set_ylabel("attention entropy (nats)")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    return fig
-
-
-def plot_stats_by_length(summary: Mapping[str, Any], title: str = "Attention statistics by docstring length") -> Figure:
-    """Three panels of bars per length bucket: normalized entropy, mean max weight, copy rate (%)."""
-    rows = summary["by_docstring_length"]
-    labels = [f"{r['bucket']}\n(n={r['count']})" for r in rows]
-    panels = (
-        ("normalized_entropy", 1.0, "entropy / log(S)  (1 = uniform)"),
-        ("max_weight", 1.0, "mean maximum weight (0-1)"),
-        ("copy_rate", 100.0, "steps copying the top token (%)"),
-    )
-    fig = new_figure(17.0, 5.5)
-    with matplotlib.rc_context(STYLE):
-        for ax, (key, scale, ylabel) in zip(fig.subplots(1, 3), panels):
-            ax.bar(range(len(rows)), [scale * r[key] for r in rows], color="tab:blue")
-            ax.set_xticks(range(len(rows)), labels)
-            ax.set_xlabel("docstring length (tokens)")
-            ax.set_ylabel(ylabel)
-            ax.set_ylim(0, scale)
-            ax.grid(axis="y", alpha=0.3)
-        fig.suptitle(title, fontsize=STYLE["axes.titlesize"] + 2)
-    return fig
-
-
 # ------------------------------------------------------------------------------------ the command
-
-
-def _relative(path: Path, root: Path) -> str:
-    """path relative to root when inside it (no machine-specific prefixes in result files)."""
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-
-@dataclass
-class AttentionReport:
-    """What visualize_attention wrote: heatmap files and, with summary, the statistics and their files."""
-
-    heatmaps: list[Path]
-    summary: dict[str, Any] | None = None
-    files: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -357,13 +195,10 @@ def decode_examples(
 
 
 def visualize_attention(
-    config: Config, num_examples: int = 5, summary: bool = False, split: str = "test",
-    random_examples: bool = False, max_summary_examples: int | None = None, root: Path | None = None,
-) -> AttentionReport:
-    """Heatmaps of N examples of a split (the first, or seeded-random) and, with summary, statistics over it.
+    config: Config, num_examples: int = 5, split: str = "test", random_examples: bool = False, root: Path | None = None,
+) -> list[Path]:
+    """Heatmaps of N examples of a split (the first, or seeded-random) in <figures_dir>/attention/; returns the files.
 
-    Heatmaps go to <figures_dir>/attention/; the statistics (of at most max_summary_examples examples,
-    default SUMMARY_CAP[profile]) to <results_dir>/attention_summary.json plus two plots beside the heatmaps;
     `root` (default: the project) holds runs/, figures/ and results/.
     """
     from ..training.checkpoints import find_model_checkpoint, load_model
@@ -379,26 +214,13 @@ def visualize_attention(
     out_dir = paths.figures_dir / "attention"
     count = min(num_examples, len(records))
     picked = sorted(random.Random(config.seed).sample(range(len(records)), count)) if random_examples else list(range(count))
-    report = AttentionReport([])
+    heatmaps = []
     for example in decode_examples(loaded, [records[i] for i in picked], config, device):
         if not example.tgt_tokens:
             continue
         index = picked[example.index]
         title = f"Attention, {split} example {index} ({len(example.src_tokens) - 1} docstring tokens)"
         fig = plot_attention(example.attention, example.src_tokens, example.tgt_tokens, title)
-        report.heatmaps.append(save_figure(fig, out_dir / f"attention_{split}_{index:04d}.png", config.profile, config.seed))
-    if summary:
-        cap = max_summary_examples if max_summary_examples is not None else SUMMARY_CAP.get(config.profile, 500)
-        decoded = [e for e in decode_examples(loaded, records[:cap], config, device) if e.tgt_tokens]
-        per_example = [example_stats(e.attention, e.src_tokens, e.tgt_tokens) for e in decoded]
-        report.summary = {"split": split, "examples": len(per_example), "decoding": asdict(config.decoding),
-                          "checkpoint": _relative(loaded.path, paths.root), **summarize_stats(per_example)}
-        json_path = paths.results_dir / "attention_summary.json"
-        write_json(json_path, report.summary)
-        report.files = [
-            json_path,
-            save_figure(plot_entropy_vs_length(per_example), out_dir / "attention_entropy_vs_length.png", config.profile, config.seed),
-            save_figure(plot_stats_by_length(report.summary), out_dir / "attention_stats_by_length.png", config.profile, config.seed),
-        ]
-    print(f"[visualize] {len(report.heatmaps)} heatmaps in {out_dir}" + (f"; statistics in {report.files[0]}" if summary else ""))
-    return report
+        heatmaps.append(save_figure(fig, out_dir / f"attention_{split}_{index:04d}.png", config.profile, config.seed))
+    print(f"[visualize] {len(heatmaps)} heatmaps in {out_dir}")
+    return heatmaps

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,20 +197,3 @@ def make_loader(
     """DataLoader of Batches with length bucketing; call `loader.batch_sampler.set_epoch(e)` each epoch."""
     sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle, seed, bucket_size_multiplier, group_batches)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=0)
-
-
-def random_loader(dataset: EncodedDataset, batch_size: int, seed: int = 0) -> DataLoader:
-    """DataLoader of Batches in plain random order (the no-bucketing reference for `padding_fraction`)."""
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, generator=generator, collate_fn=collate, num_workers=0
-    )
-
-
-def padding_fraction(batches: Iterable[Batch]) -> float:
-    """Share of pad positions in src + tgt_out over all batches."""
-    pad = total = 0
-    for batch in batches:
-        pad += int((batch.src == PAD_ID).sum()) + int((batch.tgt_out == PAD_ID).sum())
-        total += batch.src.numel() + batch.tgt_out.numel()
-    return pad / total if total else 0.0

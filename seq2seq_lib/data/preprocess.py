@@ -5,20 +5,19 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-from ..io_utils import read_json, write_json
 from ..decoding.length_model import LengthModel
 from ..decoding.syntax_guard import SyntaxGuard
+from ..errors import UserError
+from ..io_utils import read_json, write_json
 from .tokenization import CodeTokenizer, DocTokenizer, char_alphabet, char_pieces, code_pieces
 from .vocab import EOS_ID, Vocab
 
 SRC_FIELD, TGT_FIELD = "func_documentation_string", "func_code_string"
 FORMAT_VERSION = 1
-_DOC_OPTIONS = ("lowercase", "split_identifiers")
-_CODE_OPTIONS = ("bpe_fraction",)
 
 
 def record_fields(record: Mapping[str, Any]) -> tuple[str, str]:
@@ -29,21 +28,18 @@ def record_fields(record: Mapping[str, Any]) -> tuple[str, str]:
         raise UserError(f"record lacks the field {err.args[0]!r}; records must follow CodeSearchNet's schema") from None
 
 
+@dataclass(eq=False)
 class Preprocessor:
     """Text <-> ids for both sides: docstring tokens -> src ids, code <-> tgt ids.
 
     `length_model` (fitted by `fit_length_model`, None until then) predicts each code's length in pieces.
     """
 
-    def __init__(
-        self, doc_tokenizer: DocTokenizer, code_tokenizer: CodeTokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
-        length_model: LengthModel | None = None,
-    ) -> None:
-        self.doc_tokenizer = doc_tokenizer
-        self.code_tokenizer = code_tokenizer
-        self.src_vocab = src_vocab
-        self.tgt_vocab = tgt_vocab
-        self.length_model = length_model
+    doc_tokenizer: DocTokenizer
+    code_tokenizer: CodeTokenizer
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    length_model: LengthModel | None = None
 
     @classmethod
     def fit(
@@ -52,20 +48,14 @@ class Preprocessor:
         src_vocab_size: int = 8000,
         tgt_vocab_size: int = 8000,
         min_freq: int = 2,
-        **options: Any,
     ) -> Preprocessor:
-        """Fit tokenizers, vocabularies and the length model on the train split; options: lowercase,
-        split_identifiers, bpe_fraction."""
-        unknown = sorted(set(options) - set(_DOC_OPTIONS) - set(_CODE_OPTIONS))
-        if unknown:
-            raise UserError(f"unknown preprocessing option(s) {unknown}; use {list(_DOC_OPTIONS + _CODE_OPTIONS)}")
+        """Fit tokenizers, vocabularies and the length model on the train split."""
         if not train_records:
             raise UserError("no training records to fit the preprocessor on; build the corpus first")
-        doc_tok = DocTokenizer(**{k: v for k, v in options.items() if k in _DOC_OPTIONS})
-        code_tok = CodeTokenizer(**{k: v for k, v in options.items() if k in _CODE_OPTIONS})
+        doc_tok, code_tok = DocTokenizer(), CodeTokenizer()
         docs, codes = zip(*(record_fields(r) for r in train_records))
         lexed = [code_pieces(code) for code in codes]
-        code_tok.fit_pieces(lexed, tgt_vocab_size, min_freq)
+        code_tok.fit(lexed, tgt_vocab_size, min_freq)
         src_vocab = Vocab.build((doc_tok.tokenize(d) for d in docs), min_freq, src_vocab_size)
         tgt_vocab = Vocab.build(
             (code_tok.apply_bpe(p) for p in lexed), min_freq, tgt_vocab_size, reserved=char_alphabet()
@@ -103,7 +93,7 @@ class Preprocessor:
 
     @functools.cached_property
     def syntax_guard(self) -> SyntaxGuard:
-        """The decoding guard over this target vocabulary (seq2seq_lib.syntax_guard)."""
+        """The decoding guard over this target vocabulary (seq2seq_lib.decoding.syntax_guard)."""
         return SyntaxGuard(self.tgt_vocab.itos, EOS_ID)
 
     def fit_length_model(self, train_records: Sequence[Mapping[str, Any]]) -> LengthModel:
@@ -135,7 +125,7 @@ class Preprocessor:
                 f"preprocessor format {data.get('version')!r} is not {FORMAT_VERSION}; re-run preprocessing"
             )
         return cls(
-            DocTokenizer.from_dict(data["doc_tokenizer"]),
+            DocTokenizer(),
             CodeTokenizer.from_dict(data["code_tokenizer"]),
             Vocab.from_dict(data["src_vocab"]),
             Vocab.from_dict(data["tgt_vocab"]),

@@ -13,7 +13,6 @@ Code scheme ("pieces first, BPE for rare pieces"):
 
 from __future__ import annotations
 
-import ast
 import io
 import keyword
 import re
@@ -33,6 +32,7 @@ from ..errors import UserError
 NEWLINE, INDENT, DEDENT = "<newline>", "<indent>", "<dedent>"
 LAYOUT_TOKENS = (NEWLINE, INDENT, DEDENT)
 CONT = "##"
+BPE_FRACTION = 0.25  # of the target vocabulary: pieces for what the BPE splits
 UNK_PIECE = "<unk>"
 _SKIPPED = frozenset({"<pad>", "<sos>", "<eos>"})
 
@@ -68,27 +68,15 @@ def _split_word(word: str) -> list[str]:
 
 
 class DocTokenizer:
-    """Docstring tokenizer: NLTK regex words and punctuation, lower-cased, identifiers optionally split."""
-
-    def __init__(self, lowercase: bool = True, split_identifiers: bool = True) -> None:
-        self.lowercase = lowercase
-        self.split_identifiers = split_identifiers
+    """Docstring tokenizer: NLTK regex words and punctuation, identifiers split, lower-cased."""
 
     def tokenize(self, text: str) -> list[str]:
         """Tokenize a docstring into words and punctuation runs."""
-        words = _DOC_TOKENIZER.tokenize(text or "")
-        if self.split_identifiers:
-            words = [piece for word in words for piece in _split_word(word)]
-        return [w.lower() for w in words] if self.lowercase else words
+        return [piece.lower() for word in _DOC_TOKENIZER.tokenize(text or "") for piece in _split_word(word)]
 
     def to_dict(self) -> dict[str, Any]:
-        """Settings as a JSON-ready dict."""
-        return {"lowercase": self.lowercase, "split_identifiers": self.split_identifiers}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DocTokenizer:
-        """Rebuild from `to_dict()` output."""
-        return cls(**data)
+        """Settings as a JSON-ready dict (none are left; kept for the saved format)."""
+        return {"lowercase": True, "split_identifiers": True}
 
 
 # ------------------------------------------------------------------------------------------- lexing
@@ -273,47 +261,22 @@ def detokenize(pieces: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------------- round trip
 
 
-def _ast_dump(code: str) -> str | None:
-    """`ast.dump` of a (possibly indented) function, or None if it does not parse."""
-    source = textwrap.dedent(code)
-    try:
-        return ast.dump(ast.parse(source))
-    except (SyntaxError, ValueError):
-        pass
-    try:  # first line still indented: parse inside a block and unwrap
-        block = ast.parse("if 1:\n" + source).body[0]
-        return ast.dump(ast.Module(body=block.body, type_ignores=[]))  # type: ignore[attr-defined]
-    except (SyntaxError, ValueError):
-        return None
-
-
 # ----------------------------------------------------------------------------------- the tokenizer
 
 
 class CodeTokenizer:
     """Python code <-> pieces: `tokenize` lexing, identifier/string pieces, BPE for rare pieces."""
 
-    def __init__(self, bpe_fraction: float = 0.25) -> None:
-        if not 0.0 < bpe_fraction < 1.0:
-            raise UserError(f"bpe_fraction must be in (0, 1), got {bpe_fraction}; use e.g. 0.25")
-        self.bpe_fraction = bpe_fraction
+    def __init__(self) -> None:
         self.kept: frozenset[str] = frozenset()
         self._bpe: Tokenizer | None = None
         self._cache: dict[str, list[str]] = {}
 
-    @property
-    def fitted(self) -> bool:
-        """Whether a BPE for rare pieces has been trained (unfitted: pieces pass through unchanged)."""
-        return self._bpe is not None
-
-    def fit(self, codes: Iterable[str], vocab_size: int = 8000, min_freq: int = 2) -> CodeTokenizer:
-        """Learn the kept pieces and the BPE for rare pieces from training code."""
-        return self.fit_pieces((code_pieces(code) for code in codes), vocab_size, min_freq)
-
-    def fit_pieces(self, piece_lists: Iterable[list[str]], vocab_size: int = 8000, min_freq: int = 2) -> CodeTokenizer:
-        """Like `fit`, from already lexed pieces (`code_pieces`), to lex the train split only once."""
+    def fit(self, piece_lists: Iterable[list[str]], vocab_size: int = 8000, min_freq: int = 2) -> CodeTokenizer:
+        """Learn the kept pieces and the BPE for rare pieces (a quarter of the vocabulary) from lexed training code
+        (`code_pieces`)."""
         counts = Counter(p for pieces in piece_lists for p in pieces)
-        bpe_size = max(len(_BPE_ALPHABET) * 2, int(vocab_size * self.bpe_fraction))
+        bpe_size = max(len(_BPE_ALPHABET) * 2, int(vocab_size * BPE_FRACTION))
         budget = max(0, vocab_size - bpe_size - 4 - len(LAYOUT_TOKENS))
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = [p for p, c in ranked if c >= min_freq and p not in LAYOUT_TOKENS][:budget]
@@ -359,24 +322,11 @@ class CodeTokenizer:
         """Pieces -> Python source (best effort, never raises)."""
         return detokenize(pieces)
 
-    def round_trip_ok(self, code: str) -> bool:
-        """True if detokenize(tokenize(code)) has the same AST (or, if `code` does not parse, same tokens)."""
-        pieces = self.tokenize(code)
-        rebuilt = detokenize(pieces)
-        reference = _ast_dump(code)
-        if reference is None:
-            return self.tokenize(rebuilt) == pieces
-        return _ast_dump(rebuilt) == reference
-
-    def round_trip_rate(self, codes: Sequence[str]) -> float:
-        """Share of `codes` that survive the round trip (nothing filtered out)."""
-        return sum(self.round_trip_ok(c) for c in codes) / len(codes) if codes else 1.0
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state (kept pieces, BPE model) for checkpoints."""
         return {
             "kind": "pieces+bpe",
-            "bpe_fraction": self.bpe_fraction,
+            "bpe_fraction": BPE_FRACTION,
             "kept": sorted(self.kept),
             "bpe": self._bpe.to_str() if self._bpe is not None else None,
         }
@@ -386,7 +336,7 @@ class CodeTokenizer:
         """Rebuild from `to_dict()` output."""
         if data.get("kind") != "pieces+bpe":
             raise UserError(f"unknown code tokenizer kind {data.get('kind')!r}; re-run preprocessing")
-        tok = cls(bpe_fraction=data["bpe_fraction"])
+        tok = cls()
         tok.kept = frozenset(data["kept"])
         tok._bpe = Tokenizer.from_str(data["bpe"]) if data["bpe"] is not None else None
         return tok

@@ -15,9 +15,9 @@ import torch
 from torch import Tensor
 
 from ..config import DecodingConfig
+from ..data.vocab import EOS_ID, SOS_ID
 from ..errors import UserError
 from ..models.base import Seq2Seq
-from ..data.vocab import EOS_ID, SOS_ID
 from .syntax_guard import SyntaxGuard
 
 if TYPE_CHECKING:

@@ -6,12 +6,10 @@ inside a string or a bracket, a block that returns to the `def` line's depth. Th
 hypothesis piece by piece (open brackets, indentation depth, the statement that opened each block,
 whether a string is open) and sets to -inf, before the search picks a token, the pieces that no
 continuation could repair. It is a small state machine over the tokenizer's pieces
-(seq2seq_lib.tokenization), not a parser, and it never forbids `<eos>`: the <eos> penalty and the length
-target decide where an output ends. (A first version that also forbade <eos> inside brackets, after a
-colon or an operator cost the quick attention model 0.6 BLEU on the 500 calibration pairs, 9.94 -> 9.34,
-for 0.6 points of parses.) An output can still fail to parse (ended inside a bracket, an argument written
-as an assignment), but not for the reasons above. `DecodingConfig.syntax_guard` turns it on for greedy
-and beam search alike; results/quick/ablation_syntax_guard.md measures it.
+(seq2seq_lib.data.tokenization), not a parser, and it never forbids `<eos>`: the <eos> penalty and the
+length target decide where an output ends. An output can still fail to parse (ended inside a bracket, an
+argument written as an assignment), but not for the reasons above. `DecodingConfig.syntax_guard` turns it
+on for greedy and beam search alike.
 """
 
 from __future__ import annotations

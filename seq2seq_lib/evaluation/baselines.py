@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -20,6 +21,7 @@ def word_tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+@dataclass
 class RetrievalBaseline:
     """Return the code of the training example whose docstring is most similar by TF-IDF cosine.
 
@@ -27,18 +29,10 @@ class RetrievalBaseline:
     score 0 everywhere) go to the earliest training example.
     """
 
-    def __init__(
-        self,
-        vectorizer: TfidfVectorizer,
-        train_t: sparse.csr_matrix,
-        codes: list[str],
-        chunk_size: int = 256,
-    ) -> None:
-        """Hold a fitted vectorizer, the transposed training TF-IDF matrix and the training code."""
-        self.vectorizer = vectorizer
-        self.train_t = train_t
-        self.codes = codes
-        self.chunk_size = chunk_size
+    vectorizer: TfidfVectorizer  # fitted on the training docstrings
+    train_t: sparse.csr_matrix  # the transposed training TF-IDF matrix
+    codes: list[str]  # the training code, in the same order
+    chunk_size: int = 256
 
     @classmethod
     def fit(

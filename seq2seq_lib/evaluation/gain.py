@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .metrics import DEDENT, INDENT, MAX_ORDER, NEWLINE, bleu_from_stats, bleu_tokens, resample_sums
 from ..data.tokenization import code_pieces, detokenize
+from .metrics import DEDENT, INDENT, MAX_ORDER, NEWLINE, bleu_from_stats, bleu_tokens, resample_sums
 
 CHAR_ORDER = 6  # sacrebleu's chrF defaults: character 6-grams, no word n-grams, beta 2, whitespace ignored
 BETA = 2

@@ -27,9 +27,10 @@ import yaml
 
 from ..config import PROJECT_ROOT, Config, DecodingConfig, load_config, profile_config_path
 from ..errors import UserError
-from ..evaluation.evaluate import evaluate_models, format_markdown, load_summaries
-from ..paths import run_paths
+from ..evaluation.evaluate import evaluate_models
+from ..evaluation.results import format_markdown, load_summaries
 from ..io_utils import read_json, write_text
+from ..paths import run_paths
 from ..pipeline import train_models
 from ..training.loop import finished
 

@@ -16,7 +16,7 @@ import random
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -26,7 +26,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.data import DataLoader
 
+from ..config import DecodingConfig
 from ..data.batching import (
     Batch,
     BucketBatchSampler,
@@ -34,19 +36,16 @@ from ..data.batching import (
     collate,
     encode_records,
     make_loader,
-    padding_fraction,
-    random_loader,
 )
 from ..data.corpus import load_split
-from ..config import DecodingConfig
+from ..data.preprocess import Preprocessor
+from ..data.vocab import EOS_ID, PAD_ID
 from ..decoding.search import decode
 from ..io_utils import write_json, write_text
-from ..training.losses import linear_cross_entropy, sequence_loss
 from ..models import MODEL_NAMES, Seq2Seq, build_model
-from ..data.preprocess import Preprocessor
-from .reference_models import build_reference, reference_beam, reference_greedy
 from ..training.loop import batch_loss
-from ..data.vocab import EOS_ID, PAD_ID
+from ..training.losses import linear_cross_entropy, sequence_loss
+from .reference_models import build_reference, reference_beam, reference_greedy
 
 BATCH_SIZE = 64
 BEAM_WIDTH = 5
@@ -407,6 +406,23 @@ def bench_demo(model: Seq2Seq, reference: nn.Module, dims: Dims, plan: Plan, dev
 
 
 # ----------------------------------------------------------------------------- padding
+
+
+def random_loader(dataset: EncodedDataset, batch_size: int, seed: int = 0) -> DataLoader:
+    """DataLoader of Batches in plain random order (the no-bucketing reference for `padding_fraction`)."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=generator, collate_fn=collate, num_workers=0
+    )
+
+
+def padding_fraction(batches: Iterable[Batch]) -> float:
+    """Share of pad positions in src + tgt_out over all batches."""
+    pad = total = 0
+    for batch in batches:
+        pad += int((batch.src == PAD_ID).sum()) + int((batch.tgt_out == PAD_ID).sum())
+        total += batch.src.numel() + batch.tgt_out.numel()
+    return pad / total if total else 0.0
 
 
 def corpus_lengths(corpus_dir: Path, limit: int) -> tuple[list[tuple[int, int]], str]:

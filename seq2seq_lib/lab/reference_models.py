@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..models.base import Seq2Seq
 from ..data.vocab import EOS_ID, PAD_ID, SOS_ID
+from ..models.base import Seq2Seq
 
 RefState = Tensor | tuple[Tensor, Tensor]  # h (B, H) of an RNNCell, or (h, c) of an LSTMCell
 RefEncoded = tuple[RefState, Tensor, Tensor | None]  # initial decoder state, src mask (B, S), memory or None

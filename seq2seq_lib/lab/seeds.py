@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 
 from ..config import load_config, profile_config_path
-from ..evaluation.evaluate import evaluate_models, format_markdown, load_summaries
+from ..evaluation.evaluate import evaluate_models
+from ..evaluation.results import format_markdown, load_summaries
 from ..io_utils import write_text
 from ..paths import run_paths
 from ..pipeline import train_models

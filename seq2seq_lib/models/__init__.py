@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import UserError
 from .attention import AttentionSeq2Seq
 from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, count_parameters
@@ -26,26 +28,16 @@ __all__ = [
 ]
 
 
-def build_model(
-    name: str,
-    src_vocab_size: int,
-    tgt_vocab_size: int,
-    emb_dim: int = 128,
-    hidden_dim: int = 128,
-    num_layers: int = 1,
-    dropout: float = 0.0,
-    tie_embeddings: bool = False,
-    copy_forms: int = 0,
-) -> Seq2Seq:
-    """Build the model called `name` (one of MODEL_NAMES); copy_forms > 0 (attention only) makes it copy."""
+def build_model(name: str, src_vocab_size: int, tgt_vocab_size: int, copy_forms: int = 0, **sizes: Any) -> Seq2Seq:
+    """Build the model called `name` (one of MODEL_NAMES) with the sizes its class takes (emb_dim, hidden_dim,
+    num_layers, dropout, tie_embeddings); copy_forms > 0 (attention only) makes it copy."""
     if name not in _MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
-    args = (src_vocab_size, tgt_vocab_size, emb_dim, hidden_dim, num_layers, dropout, tie_embeddings)
     if not copy_forms:
-        return _MODELS[name](*args)
+        return _MODELS[name](src_vocab_size, tgt_vocab_size, **sizes)
     if not can_copy(name):
         raise UserError(f"model {name!r} cannot copy (it has no attention); set model.copy_forms to 0")
-    return _MODELS[name](*args, copy_forms=copy_forms)
+    return _MODELS[name](src_vocab_size, tgt_vocab_size, copy_forms=copy_forms, **sizes)
 
 
 def can_copy(name: str) -> bool:

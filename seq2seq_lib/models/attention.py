@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .copy import CopyBonus
 from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, OutputLayer, run_packed, src_padding_mask
+from .copy import CopyBonus
 
 
 class AdditiveAttention(nn.Module):
@@ -42,17 +42,8 @@ class AttentionSeq2Seq(Seq2Seq):
 
     has_attention = True
 
-    def __init__(
-        self,
-        src_vocab_size: int,
-        tgt_vocab_size: int,
-        emb_dim: int = 128,
-        hidden_dim: int = 128,
-        num_layers: int = 1,
-        dropout: float = 0.0,
-        tie_embeddings: bool = False,
-        copy_forms: int = 0,
-    ) -> None:
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, emb_dim: int = 128, hidden_dim: int = 128,
+                 num_layers: int = 1, dropout: float = 0.0, tie_embeddings: bool = False, copy_forms: int = 0) -> None:
         super().__init__(src_vocab_size, tgt_vocab_size, emb_dim, dropout)
         memory_dim = 2 * hidden_dim
         between_layers = dropout if num_layers > 1 else 0.0

@@ -1,7 +1,7 @@
 """Copying docstring words into code: an attention-weighted bonus on the logits of the pieces that spell them.
 
 A docstring word such as `user` reappears in code as pieces spelt `user`, `##_user`, `##User`, `USER`, ...
-(`seq2seq_lib/tokenization.py`). `copy_table` lists, for every source word, up to K target pieces that spell
+(`seq2seq_lib/data/tokenization.py`). `copy_table` lists, for every source word, up to K target pieces that spell
 it. At each decoder step the model adds to the logit of each such piece
 
     bonus_t(w) = g_t * sum_i a_{t,i} [w spells x_i],      g_t = softplus(u^T f_t + b) >= 0,

@@ -14,16 +14,8 @@ class RecurrentSeq2Seq(Seq2Seq):
 
     cell_type = "rnn"
 
-    def __init__(
-        self,
-        src_vocab_size: int,
-        tgt_vocab_size: int,
-        emb_dim: int = 128,
-        hidden_dim: int = 128,
-        num_layers: int = 1,
-        dropout: float = 0.0,
-        tie_embeddings: bool = False,
-    ) -> None:
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, emb_dim: int = 128, hidden_dim: int = 128,
+                 num_layers: int = 1, dropout: float = 0.0, tie_embeddings: bool = False) -> None:
         super().__init__(src_vocab_size, tgt_vocab_size, emb_dim, dropout)
         cell = _CELLS[self.cell_type]
         between_layers = dropout if num_layers > 1 else 0.0  # nn.RNN only drops out between stacked layers

@@ -13,12 +13,12 @@ from typing import Any
 
 import torch
 
-from ..errors import UserError
 from ..config import PROJECT_ROOT
+from ..data.preprocess import Preprocessor
+from ..errors import UserError
 from ..io_utils import atomic_path
 from ..models import build_model
 from ..models.base import Seq2Seq
-from ..data.preprocess import Preprocessor
 
 SHIPPED_WEIGHTS_DIR = PROJECT_ROOT / "weights"
 

@@ -34,7 +34,6 @@ class TrainingData:
     train: EncodedDataset
     valid: EncodedDataset
     counts: dict
-    valid_records: list[dict]  # the validation records before the length limits (for validation BLEU)
 
 
 def prepare_training_data(config: Config, paths: RunPaths) -> TrainingData:
@@ -48,4 +47,4 @@ def prepare_training_data(config: Config, paths: RunPaths) -> TrainingData:
     valid_records = validation_records(config)
     valid, valid_counts = encode_records(valid_records, preprocessor, **limits)
     counts = {"train": train_counts, "valid": valid_counts}
-    return TrainingData(preprocessor, train, valid, counts, valid_records)
+    return TrainingData(preprocessor, train, valid, counts)

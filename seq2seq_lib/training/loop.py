@@ -19,17 +19,17 @@ import torch
 
 from ..progress import tqdm
 
-from ..data.batching import Batch, make_loader
-from .checkpoints import read_checkpoint, save_checkpoint
 from ..config import Config, TrainingConfig
+from ..data.batching import Batch, make_loader
 from ..errors import UserError
-from .data import TrainingData
-from ..runtime import resolve_device
 from ..io_utils import write_json, write_text
-from .losses import linear_cross_entropy, sequence_loss, validate
 from ..models import build_model, can_copy
-from ..models.copy import copy_table
 from ..models.base import Seq2Seq
+from ..models.copy import copy_table
+from ..runtime import resolve_device
+from .checkpoints import read_checkpoint, save_checkpoint
+from .data import TrainingData
+from .losses import linear_cross_entropy, sequence_loss, validate
 
 
 @dataclass

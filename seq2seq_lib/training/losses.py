@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..data.batching import EncodedDataset, make_loader
+from ..data.vocab import PAD_ID
 from ..models.base import Seq2Seq
 from ..models.copy import SparseLogitBias
-from ..data.vocab import PAD_ID
 
 CHUNK_ROWS = 128
 

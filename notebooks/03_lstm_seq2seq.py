@@ -1,0 +1,231 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# # 3. Long short-term memory (LSTM) encoder-decoder
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/REPLACE-WITH-OWNER/seq2seq-code-generation/blob/main/notebooks/03_lstm_seq2seq.ipynb) [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/REPLACE-WITH-OWNER/seq2seq-code-generation/main?labpath=notebooks%2F03_lstm_seq2seq.ipynb)
+#
+#
+# The same encoder-decoder with a better cell. In this notebook you will learn:
+#
+# 1. how the **LSTM** (Hochreiter & Schmidhuber, 1997) keeps information over long sequences with a
+#    cell state and three gates;
+# 2. how the gates change the tensors the encoder passes to the decoder (a pair $(h, c)$ instead of $h$);
+# 3. what it costs in parameters and time, and what it buys on our test set.
+
+# %% slideshow={"slide_type": "skip"} tags=["parameters"]
+profile = "quick"  # smoke, quick or full: which trained models, results and figures folder
+seed = 1234  # the run's seed: runs/<profile>-seed<seed>/
+retrain = False  # True: train this model here instead of loading the trained one
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# **On Google Colab** the next cell clones the project and installs it; elsewhere it does nothing.
+
+# %% slideshow={"slide_type": "skip"}
+import os
+import sys
+
+REPO_URL = "https://github.com/REPLACE-WITH-OWNER/seq2seq-code-generation.git"  # filled in by scripts/set_repo_url.py
+if "google.colab" in sys.modules and not os.path.isdir("/content/seq2seq-code-generation"):
+    import subprocess
+
+    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/seq2seq-code-generation"], check=True)
+    # pip keeps Colab's own torch: the package only asks for torch>=2.1
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/seq2seq-code-generation"], check=True)
+    sys.path.insert(0, "/content/seq2seq-code-generation")
+
+# %% slideshow={"slide_type": "skip"}
+from seq2seq_lib.course.notebook_helpers import setup_notebook
+
+ctx = setup_notebook(profile, seed)  # chdir to the project root, load configs/<profile>.yaml, set the plot style
+config, paths = ctx.config, ctx.paths
+print(f"profile {profile}, seed {seed}; figures and tables go to {ctx.relative(paths.figures_dir)}/")
+
+# %% slideshow={"slide_type": "skip"}
+import torch
+from IPython.display import HTML, display
+
+from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
+from seq2seq_lib.models import MODEL_NAMES, build_model, count_parameters
+from seq2seq_lib.course.notebook_helpers import (
+    describe_decoding,
+    describe_model,
+    describe_training,
+    examples_frame,
+    examples_html,
+    load_results,
+    metrics_frame,
+    model_history,
+    pick_examples,
+)
+from seq2seq_lib.pipeline import train_models
+from seq2seq_lib.course.visualize import plot_learning_curves
+
+MODEL = "lstm"
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The model: LSTM encoder and decoder
+#
+# The LSTM keeps a **cell state** $c_t$ next to the hidden state $h_t$. Three gates in $(0, 1)$ decide what to
+# write, what to keep and what to show, and a candidate $g_t$ is what could be written:
+#
+# $$
+# \begin{aligned}
+# i_t &= \sigma\left(W_{xi}\, x_t + W_{hi}\, h_{t-1} + b_i\right) && \text{input gate}\\
+# f_t &= \sigma\left(W_{xf}\, x_t + W_{hf}\, h_{t-1} + b_f\right) && \text{forget gate}\\
+# o_t &= \sigma\left(W_{xo}\, x_t + W_{ho}\, h_{t-1} + b_o\right) && \text{output gate}\\
+# g_t &= \tanh\left(W_{xg}\, x_t + W_{hg}\, h_{t-1} + b_g\right) && \text{candidate}\\
+# c_t &= f_t \odot c_{t-1} + i_t \odot g_t\\
+# h_t &= o_t \odot \tanh(c_t)
+# \end{aligned}
+# $$
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# The update of $c_t$ is **additive**: when the forget gate is close to 1, $\partial c_t / \partial c_{t-1} \approx f_t$
+# stays close to 1 and gradients survive many steps, which the $\tanh$ recurrence of the vanilla RNN
+# cannot do. Everything else is as in notebook 2: the encoder's final $(h_S, c_S)$ initialises the
+# decoder, so the docstring still passes through a fixed-size **bottleneck**, now of $2H$ numbers.
+# Four gates' worth of weights make the recurrent layers four times larger than the RNN's.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Shapes, step by step
+#
+# The model at toy size, on a batch of two docstrings: every tensor's shape, where it changes.
+# $B$ is the batch size, $S$ the source length, $T$ the target length, $E$ the embedding size,
+# $H$ the hidden size and $V$ the target vocabulary size.
+
+# %% slideshow={"slide_type": "subslide"}
+torch.manual_seed(seed)
+tiny = build_model(MODEL, src_vocab_size=20, tgt_vocab_size=30, emb_dim=8, hidden_dim=16)
+# two docstrings of 5 and 3 ids (ending in <eos> = 2), the second padded with <pad> = 0
+src = torch.tensor([[5, 6, 7, 8, 2], [9, 10, 2, 0, 0]])  # (B=2, S=5)
+src_lengths = torch.tensor([5, 3])  # (B,)
+tgt_in = torch.tensor([[1, 11, 12, 13], [1, 14, 15, 0]])  # (B=2, T=4): <sos> = 1, then the gold code ids
+
+# %% slideshow={"slide_type": "fragment"}
+enc = tiny.encode(src, src_lengths)
+print("encoder final state: h_S", tuple(enc.state.hidden.shape), "and c_S", tuple(enc.state.cell.shape), "(layers, B, H)")
+out = tiny(src, src_lengths, tgt_in)
+print("logits over the code vocabulary:", tuple(out.logits.shape), "(B, T, V)")
+logits, state, attn = tiny.decode_step(tgt_in[:, 0], enc.state, enc)
+print("one decoder step:", tuple(logits.shape), "(B, V); new (h, c):", tuple(state.hidden.shape), tuple(state.cell.shape))
+print("recurrent weights W_h of the encoder:", tuple(tiny.encoder.weight_hh_l0.shape), "= (4H, H): the four gates stacked")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### How many parameters?
+
+# %% slideshow={"slide_type": "fragment"}
+reference = {name: count_parameters(build_model(name, 519, 1130, emb_dim=128, hidden_dim=128)) for name in MODEL_NAMES}
+print("parameters at the reference size (src_vocab_size=519, tgt_vocab_size=1130, emb_dim=128, hidden_dim=128):")
+for name, count in reference.items():
+    print(f"  {name:>9}: {count:>9,}" + ("   <- this notebook" if name == MODEL else ""))
+print("where this model's parameters are:")
+for part, module in build_model(MODEL, 519, 1130, emb_dim=128, hidden_dim=128).named_children():
+    if count_parameters(module):
+        print(f"  {part:>10}: {count_parameters(module):>9,}")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Training
+#
+# All three models share one training loop (`seq2seq_lib/training/loop.py`). The decoder is trained with
+# **teacher forcing**: at step $t$ it receives the *gold* previous token $y_{t-1}$, not its own guess,
+# and we minimise the mean cross-entropy over the real (non-padding) target tokens,
+#
+# $$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\sum_{t=1}^{T_n} \log p_\theta\left(y^{(n)}_t \mid y^{(n)}_{<t}, x^{(n)}\right),$$
+#
+# with Adam, gradient clipping and early stopping on the validation loss; the checkpoint with the
+# lowest validation loss is kept. The next cell loads the trained model: your own run
+# (`runs/<profile>-seed<seed>/`) when it exists, otherwise the shipped weights (`weights/quick/`). Set
+# `retrain = True` in the parameters cell to train it here instead.
+
+# %% slideshow={"slide_type": "fragment"}
+if retrain:
+    train_models(config, [MODEL], force=True)
+checkpoint = find_model_checkpoint(paths.run_dir, MODEL, profile)
+loaded = load_model(checkpoint)
+history = model_history(paths, loaded)
+t = config.training
+print(f"loaded {ctx.relative(checkpoint)}: {count_parameters(loaded.model):,} parameters "
+      f"(vocabularies {len(loaded.preprocessor.src_vocab):,} / {len(loaded.preprocessor.tgt_vocab):,}, "
+      f"embeddings {config.model.emb_dim}, hidden {config.model.hidden_dim})")
+print(f"trained for {len(history)} epochs in {loaded.train_seconds / 60:.1f} min ({loaded.train_seconds:.0f} s) "
+      f"(batch size {t.batch_size}, learning rate {t.lr}, at most {t.epochs} epochs)")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Learning curves
+#
+# Training loss, validation loss (both in nats per target token; $e^{\text{loss}}$ is the perplexity)
+# and the validation token accuracy under teacher forcing, per epoch, from the saved history.
+
+# %% slideshow={"slide_type": "fragment"}
+fig = plot_learning_curves({MODEL: history}, metrics=("train_loss", "valid_loss", "valid_token_acc"),
+                           title="Long short-term memory (LSTM) encoder-decoder: learning curves (per epoch)")
+ctx.show(fig, "03_lstm_learning_curves")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Results on the test set
+#
+# Now the model writes code on its own, from `<sos>` until `<eos>`, for every test docstring, including
+# those longer than the training limits. How it searches (greedy or beam search, and where `<eos>` may
+# come) was chosen for this model on the validation split; the line under the table says what it chose.
+#
+# What should we measure? A generated function can share a lot with its reference without reading the
+# docstring at all: `def`, `self`, `return`, brackets, the shape of a block. So next to **chrF** (the
+# character n-gram F-score of the code, 0-100) we report the **docstring gain**: chrF minus the chrF of
+# the same outputs scored against *other* test pairs' references of similar length. Whatever a model
+# earns from writing a plausible function of the right length it also earns against those; only what it
+# took from *this* docstring is lost. Two baselines fitted on the same training data give the scale:
+# **retrieval** returns the code of the most similar training docstring (TF-IDF), and the **constant**
+# returns one function for every docstring, the one that scored best on the validation split; its gain
+# is 0 by construction. *compiles* is the share of outputs that Python's `compile()` accepts. The
+# intervals are 95% bootstrap confidence intervals over test pairs.
+
+# %% slideshow={"slide_type": "fragment"}
+results = load_results(paths, MODEL)
+baselines = {folder: load_results(paths, folder) for folder in ("retrieval", "constant-chrf")}
+print(f"test results computed from {results['checkpoint']} on {len(results['examples']):,} pairs "
+      f"({describe_decoding(results['decoding'])})")
+if retrain:
+    print(f"The model was retrained above: refresh these numbers with `python -m seq2seq_lib evaluate --profile {profile} --model all`.")
+ctx.table(metrics_frame([results, *baselines.values()]), "03_lstm_test_metrics")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Examples
+#
+# Four test docstrings drawn at random with the notebook's seed (not picked for looking good), with
+# the reference function, this model's output and the retrieval baseline's.
+
+# %% slideshow={"slide_type": "fragment"}
+indices = pick_examples(len(results["examples"]), 4, seed)
+examples = ctx.table(examples_frame({MODEL: results, "retrieval": baselines["retrieval"]}, indices), "03_lstm_examples")
+display(HTML(examples_html(examples)))
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## What the numbers say
+
+# %% slideshow={"slide_type": "fragment"}
+print(describe_training(history))
+print()
+print(describe_model(results, baselines))
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## What to try next
+#
+# * Compare these curves with notebook 2's: does the LSTM reach a lower validation loss, and in how many epochs?
+# * Train with `training.teacher_forcing_final: 0.5` (scheduled sampling) so that the decoder learns from its own mistakes.
+# * Increase `model.num_layers` to 2: a deeper encoder, but still one fixed context.
+#
+# Next: **notebook 4** removes the bottleneck: the decoder looks back at every docstring token.

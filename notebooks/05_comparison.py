@@ -1,0 +1,352 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# # 5. Comparing the three models
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/REPLACE-WITH-OWNER/seq2seq-code-generation/blob/main/notebooks/05_comparison.ipynb) [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/REPLACE-WITH-OWNER/seq2seq-code-generation/main?labpath=notebooks%2F05_comparison.ipynb)
+#
+#
+# The three models and three baselines on the same test set. In this notebook you will learn:
+#
+# 1. how much of a score the docstring earns: the **docstring gain**, and why one constant function
+#    is the first baseline to beat;
+# 2. how to read a comparison table with **confidence intervals**, model size and speed;
+# 3. how the models learned (learning curves on one plot) and where they fail (BLEU by length), and
+#    how decoding aims each output at the length its docstring predicts;
+# 4. whether the differences are real: the **paired bootstrap** test;
+# 5. what the models write for the same docstrings, side by side.
+
+# %% slideshow={"slide_type": "skip"} tags=["parameters"]
+profile = "quick"  # smoke, quick or full: which trained models, results and figures folder
+seed = 1234  # the run's seed: runs/<profile>-seed<seed>/
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# **On Google Colab** the next cell clones the project and installs it; elsewhere it does nothing.
+
+# %% slideshow={"slide_type": "skip"}
+import os
+import sys
+
+REPO_URL = "https://github.com/REPLACE-WITH-OWNER/seq2seq-code-generation.git"  # filled in by scripts/set_repo_url.py
+if "google.colab" in sys.modules and not os.path.isdir("/content/seq2seq-code-generation"):
+    import subprocess
+
+    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/seq2seq-code-generation"], check=True)
+    # pip keeps Colab's own torch: the package only asks for torch>=2.1
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/seq2seq-code-generation"], check=True)
+    sys.path.insert(0, "/content/seq2seq-code-generation")
+
+# %% slideshow={"slide_type": "skip"}
+from seq2seq_lib.course.notebook_helpers import setup_notebook
+
+ctx = setup_notebook(profile, seed)  # chdir to the project root, load configs/<profile>.yaml, set the plot style
+config, paths = ctx.config, ctx.paths
+print(f"profile {profile}, seed {seed}; figures and tables go to {ctx.relative(paths.figures_dir)}/")
+
+# %% slideshow={"slide_type": "skip"}
+import numpy as np
+from IPython.display import HTML, Markdown, display
+
+from seq2seq_lib.course import plots
+from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
+from seq2seq_lib.evaluation.results import load_summaries
+from seq2seq_lib.io_utils import read_json
+from seq2seq_lib.course.notebook_helpers import (
+    describe_comparison,
+    examples_frame,
+    examples_html,
+    guard_table,
+    length_predictions,
+    load_results,
+    metrics_frame,
+    model_history,
+    pick_examples,
+    position_frame,
+    profiles_frame,
+    significance_frame,
+    stale_profiles,
+)
+from seq2seq_lib.course.plots import plot_by_length
+from seq2seq_lib.course.visualize import plot_learning_curves
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The comparison table
+#
+# Every system wrote code for the same test pairs, and every output is scored against its reference
+# as the models' targets see it (tokenized and laid out again, comments dropped).
+#
+# * **chrF** (sacrebleu's chrF2: character 1- to 6-grams, whitespace ignored) is the base score. On
+#   code it agrees with human judgement better than BLEU does (Evtikhiev et al., 2023), and it gives
+#   partial credit for a name spelled almost right; its gain, next, is the headline.
+# * **chrF gain, length-matched** is chrF minus the mean chrF of the same outputs scored against the
+#   references shuffled 5 times, each time only among references of similar length (deciles). A model
+#   that took only a length from the docstring gains nothing; **chrF gain** shuffles without matching
+#   lengths.
+# * **BLEU** is corpus BLEU-4 on code tokens with the layout markers (newline, indent, dedent), as it is
+#   usually reported; *BLEU without layout* drops them.
+# * **compiles %**: the outputs Python's `compile()` accepts (stricter than parsing: it rejects
+#   `def f(a, a)`); **distinct %**: outputs that differ from every other.
+# * **loss: own / shuffled docstrings**: the model's teacher-forced loss on the test code (nats per code
+#   piece) after its own docstring, and after another pair's. The gap is what the input is worth to the
+#   model before any search.
+#
+# The brackets hold 95% bootstrap intervals (1,000 resamples of the test pairs, the shuffles held
+# fixed). *parameters* counts trainable weights, *training* is the wall time of training up to the kept
+# epoch, *decoding* the test pairs per second on the machine that evaluated.
+
+# %% slideshow={"slide_type": "fragment"}
+summaries = load_summaries(paths.results_dir)
+ctx.table(metrics_frame(summaries), "05_comparison")
+
+# %% slideshow={"slide_type": "fragment"}
+ctx.show(plots.plot_comparison(summaries, metrics=("chrf", "chrf_gain", "compiles")), "05_comparison")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## A lesson on metrics: one function for every docstring
+#
+# The **constant** rows return the same function whatever the docstring says: of 300 training functions
+# drawn with the profile's seed, the one that scored best on the *validation* split, once by chrF and
+# once by BLEU (the test split never chooses anything). Read the table again with them in mind:
+#
+# * a constant can earn as much chrF as the models, or more: most characters of a Python function are
+#   shared by all Python functions, and chrF counts recall twice as much as precision, so a long
+#   generic function collects many of them;
+# * the constant chosen by BLEU can match or beat the models' BLEU with layout markers, while without
+#   them it collapses: BLEU on code rewards the indentation structure and common keywords, which say
+#   nothing about the docstring;
+# * its docstring gain is exactly 0, so every model's gain is measured against the same zero.
+#
+# A model's result is what it scores *above* these lines, not the raw number.
+
+# %% slideshow={"slide_type": "fragment"}
+constants = read_json(paths.results_dir / "constants.json")
+for metric in ("chrf", "bleu"):
+    chosen = constants[metric]
+    print(f"constant by {metric}: {chosen['func_name']} (validation {metric} {chosen['valid_score']:.2f}, "
+          f"{constants['candidates']} candidates, {constants['validation_pairs']:,} validation pairs)")
+    print(chosen["code"][:600])
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## How long does the docstring matter?
+#
+# Decoding mixes two questions: does the model know what the docstring asks for, and does the search
+# find it? Teacher forcing takes the search away: feed the model the reference code piece by piece and
+# measure its loss, once after the true docstring and once after another pair's. The table shows how
+# much the loss rises with the wrong docstring, by position in the code (nats per piece).
+#
+# The RNN and the LSTM hand the docstring to the decoder only as its first state, and each step
+# overwrites part of that state with the code written so far: expect the docstring to help with the
+# first pieces (the function's name) and then fade, later for the LSTM, whose gates can keep it, than
+# for the RNN. The attention model reads the docstring again at every step, so its rise can stay above
+# zero to the end of the function: the fixed context vector is the bottleneck attention removes. The
+# conclusions at the end say what the numbers show.
+
+# %% slideshow={"slide_type": "fragment"}
+display(ctx.table(position_frame(summaries), "05_loss_by_position"))
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Every profile side by side
+#
+# The same table for each profile that has been run on this machine or shipped with the project
+# (`results/<profile>/`), same test split, same metrics. Results written before the docstring gain
+# existed are left out and named.
+
+# %% slideshow={"slide_type": "fragment"}
+every_profile = profiles_frame(["quick", "full"])
+stale = stale_profiles(["quick", "full"])
+if stale:
+    print(f"Left out, measured before the docstring gain existed: {', '.join(stale)} (run ./run_all.sh <profile> again).")
+if every_profile.empty:
+    print("No profile has test results with docstring gains yet: run ./run_all.sh")
+else:
+    display(ctx.table(every_profile, "05_profiles"))
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## How the models learned
+#
+# The validation curves of the three models on one plot (per epoch; loss in nats per token, token
+# accuracy under teacher forcing). Early stopping may end the runs at different epochs.
+
+# %% slideshow={"slide_type": "fragment"}
+histories = {}
+for name in config.models:
+    loaded = load_model(find_model_checkpoint(paths.run_dir, name, profile))
+    histories[name] = model_history(paths, loaded)
+fig = plot_learning_curves(histories, metrics=("train_loss", "valid_loss", "valid_token_acc"),
+                           title="Learning curves of the three models (per epoch)")
+ctx.show(fig, "05_learning_curves")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Where the models read the docstring: the gain by length
+#
+# The test pairs grouped by docstring length (tokens) and by reference code length (code tokens); $n$ is
+# the number of test pairs in a group. The bars are the length-matched chrF docstring gain of the group's
+# outputs (each scored against its own reference and against others of similar length). A fixed-context
+# model should gain least on long docstrings, and every model on long functions.
+
+# %% slideshow={"slide_type": "fragment"}
+by_doc = {s["system"]: s["by_docstring_length"] for s in summaries}
+ctx.show(plot_by_length(by_doc, title="Docstring gain by docstring length (tokens)"), "05_gain_by_docstring_length")
+
+# %% slideshow={"slide_type": "fragment"}
+by_code = {s["system"]: s["by_code_length"] for s in summaries}
+fig = plot_by_length(by_code, xlabel="reference code length (tokens)", title="Docstring gain by code length (tokens)")
+ctx.show(fig, "05_gain_by_code_length")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## How long should the function be?
+#
+# Corpus BLEU multiplies by a **brevity penalty**, $\exp(1 - 1/r)$ for a length ratio $r < 1$, counted
+# over *all* test pairs: every reference token that the outputs do not match in length costs. A
+# seq2seq model decides length one token at a time, by how likely `<eos>` looks, and knows little about
+# it: left alone, small models write functions of much the same length whatever the docstring asks for.
+#
+# So the project fits a small **length model** on the training split: a ridge regression of the log
+# code length (in target pieces) on the docstring's TF-IDF and its length
+# (`seq2seq_lib/decoding/length_model.py`). Decoding then subtracts a penalty from `<eos>` until the output
+# reaches its predicted length (a bonus after it can be configured; the quick profile leaves it at 0);
+# the penalty, and whether to aim at the length at all, are chosen on validation for each model. The left panel shows how much a docstring says about the
+# length (not much: the predictions stay near the middle for short and long functions alike); the
+# right panel shows how long each system's outputs are against the reference, per length bin (the
+# dashed diagonal is right). `ablation_length_target.md` below measures the change.
+
+# %% slideshow={"slide_type": "fragment"}
+last = config.models[-1]
+lengths = length_predictions(load_model(find_model_checkpoint(paths.run_dir, last, profile)).preprocessor,
+                             load_results(paths, last)["examples"])
+if lengths is not None:
+    true, predicted = np.log(lengths[0]), np.log(lengths[1])
+    print(f"length model on the test docstrings: correlation of log lengths {np.corrcoef(true, predicted)[0, 1]:.2f}")
+outputs = {name: load_results(paths, name)["examples"] for name in [*config.models, "retrieval"]}
+ctx.show(plots.plot_output_lengths(outputs, predicted=lengths), "05_output_lengths")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Keeping the code well-formed: the syntax guard
+#
+# A model that writes one piece at a time can write `else:` where no `if` came before, a colon after a
+# plain statement, `)` to close a `[`, or a line break inside a bracket; each makes the whole function
+# fail to parse, and most outputs that do not parse fail that way, not inside an expression. The
+# **syntax guard** (`seq2seq_lib/decoding/syntax_guard.py`) follows every hypothesis piece by piece (open
+# brackets, indentation depth, which statement opened each block, whether a string is open) and sets
+# to $-\infty$, before greedy or beam search picks a piece, exactly the pieces no continuation could
+# repair. It never forbids `<eos>`: where an output ends stays with the `<eos>` settings. The table
+# shows what it allows after a few prefixes, written in the model's own target pieces;
+# `ablation_syntax_guard.md` below measures what it changes.
+
+# %% slideshow={"slide_type": "fragment"}
+preprocessor = load_model(find_model_checkpoint(paths.run_dir, config.models[-1], profile)).preprocessor
+prefixes = [
+    "def f ( x ) : <newline>",
+    "def f ( x ) : <newline> <indent> x = [ 1",
+    "def f ( x ) : <newline> <indent> return x",
+    "def f ( x ) : <newline> <indent> return x <newline>",
+    "def f ( x ) : <newline> <indent> if x : <newline> <indent> return x <newline> <dedent>",
+    "def f ( x ) : <newline> <indent> try : <newline> <indent> return x <newline> <dedent>",
+]
+ctx.table(guard_table(preprocessor, prefixes), "05_syntax_guard")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Are the differences real? The paired bootstrap
+#
+# Overlapping confidence intervals do not settle whether one model is better than another: both are
+# scored on the *same* test pairs, so their errors are correlated. The **paired bootstrap** (Koehn, 2004)
+# resamples the test pairs 1,000 times, scores *both* systems on each resample, and looks at the
+# distribution of the difference $\Delta = \text{score}_A - \text{score}_B$, here for chrF and for the
+# length-matched chrF gain, for every pair of systems. If the 95% interval of $\Delta$ excludes 0, the
+# difference is significant at the 5% level.
+
+# %% slideshow={"slide_type": "fragment"}
+significance = read_json(paths.results_dir / "significance_test.json")
+ctx.table(significance_frame(significance), "05_significance")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The same docstrings, four systems
+#
+# Four test docstrings drawn at random with the notebook's seed (not picked for looking good); for
+# each, the reference and the outputs of the three models and of the retrieval baseline.
+
+# %% slideshow={"slide_type": "fragment"}
+systems = {name: load_results(paths, name) for name in config.models}
+systems["retrieval"] = load_results(paths, "retrieval")
+indices = pick_examples(len(systems[config.models[0]]["examples"]), 4, seed)
+examples = ctx.table(examples_frame(systems, indices), "05_examples")
+display(HTML(examples_html(examples, max_lines=12)))
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Ablation: which choices mattered
+#
+# These tables were measured by validation BLEU, before the docstring gain existed; the decoding
+# each model now uses was chosen again by the gain (the conclusions below list it). Each row changes one thing against the quick profile and is scored on the validation split (what
+# the choices were made on) and once on the test split (never used to choose). `ablation.md` holds
+# the training changes, measured on a one-epoch budget so that each row fits a laptop session;
+# `ablation_training.md` later training changes at two epochs; `ablation_decoding.md` the decoding
+# changes, measured on the trained quick model of the time. Those three were measured while training
+# kept only functions of at most 120 code pieces; `ablation_length.md` measures that limit with the
+# full 7 epochs, and the quick profile now trains on functions of up to 200 pieces;
+# `ablation_decoding_200.md` measures decoding choices again on that 200-piece quick model, and
+# `ablation_length_target.md` the length targets the quick profile now decodes with,
+# `ablation_syntax_guard.md` the syntax guard, `ablation_target_scale.md` aiming at 1.2 times the
+# predicted length as well, and `ablation_schedule.md` a cosine learning-rate schedule over the quick
+# profile's 7 epochs. `ablation_training_seeds.md` measures training changes again at the full 7 epochs
+# with two seeds per row (the mean, then each seed), because one run's validation BLEU moves by about
+# 0.7 from seed to seed; `ablation_weight_average.md` a moving average of the weights (one seed),
+# and `ablation_copy.md` and `ablation_copy_seeds.md` copying docstring words into the code (seed 1234,
+# then seeds 1 and 2), which the quick profile does since; every earlier table was measured without it.
+# `ablation_epochs.md` trains that model 12 epochs instead of 7, as the full profile does, and
+# `ablation_beam.md` and `ablation_beam_seeds.md` decode it with beam search instead of greedily (seed
+# 1234, then three seeds; no training), which the quick profile does since. Rows that did not help stay
+# in the tables.
+
+# %% slideshow={"slide_type": "fragment"}
+tables = sorted(paths.results_dir.glob("ablation*.md"))
+for table in tables:
+    display(Markdown(f"**{table.name}**\n\n" + table.read_text(encoding="utf-8")))
+if not tables:
+    print(f"No ablation table yet: run `python -m seq2seq_lib ablate` ({ctx.relative(paths.results_dir)}).")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## How much is the seed?
+#
+# One training run is one sample. `python -m seq2seq_lib seeds --profile quick` trains and evaluates
+# the profile with three seeds; differences smaller than the seed-to-seed spread are not findings.
+# The spread below was measured by BLEU, before the docstring gain existed.
+
+# %% slideshow={"slide_type": "fragment"}
+spread = paths.results_dir / "seeds_test.md"
+if spread.is_file():
+    display(Markdown(spread.read_text(encoding="utf-8")))
+else:
+    print(f"No seed spread yet: run `python -m seq2seq_lib seeds --profile {config.profile}`.")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## What the numbers say
+
+# %% slideshow={"slide_type": "fragment"}
+display(Markdown(describe_comparison(summaries, significance, config.models)))
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## What to try next
+#
+# * Re-run the whole comparison with another seed (`seed = ...` in the parameters, after training
+#   that seed): which conclusions survive? Differences smaller than the seed-to-seed variation are not findings.
+# * Compare with the `full` profile (the same models trained 12 epochs instead of 7; `./run_all.sh full`):
+#   do the gaps between the models shrink or grow with training?
+# * Score your own docstrings: write a few `{"docstring": ..., "code": ...}` lines to a file and run
+#   `python -m seq2seq_lib evaluate --pairs FILE --out DIR`. Does the gain hold on your pairs?
+# * Look beyond n-gram scores: a function can differ from the reference character by character and
+#   still be correct. Executing generated code against unit tests (pass@k, Chen et al., 2021) measures
+#   that directly.
+# * Open **notebook 6** and try the models on your own docstrings.
