@@ -250,7 +250,7 @@ def train_step(loss_fn: LossFn, optimizer: torch.optim.Optimizer, batch: Batch) 
 def pair(name: str, dims: Dims, dev: torch.device, seed: int) -> tuple[Seq2Seq, nn.Module]:
     """Our model `name` (seeded, dropout 0) and its reference with the same weights."""
     torch.manual_seed(seed)
-    model = build_model(name, dims.src_vocab, dims.tgt_vocab, dims.emb_dim, dims.hidden_dim).to(dev)
+    model = build_model(name, dims.src_vocab, dims.tgt_vocab, emb_dim=dims.emb_dim, hidden_dim=dims.hidden_dim).to(dev)
     return model, build_reference(name, model).to(dev)
 
 
