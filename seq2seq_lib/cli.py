@@ -3,6 +3,7 @@
     data build | data stats      build the corpus from pinned packages / print its statistics
     train                        train one model or all (--model rnn|lstm|attention|all)
     evaluate                     evaluate checkpoints and baselines on a split
+    generate "DOCSTRING"         the code a trained model writes for a docstring (--attention: what it looked at)
     visualize                    attention heatmaps of a few examples
     bench                        speed against plain reference implementations
     ablate                       one change at a time against a profile, on the validation split
@@ -91,6 +92,22 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(table)
 
 
+def cmd_generate(args: argparse.Namespace) -> None:
+    """Print the code a model writes for a docstring, the demo's notes and, on request, the attention as text."""
+    from .course.demo import generate_code
+
+    result = generate_code(args.docstring, model_name=args.model, beam_width=args.beam, profile=args.profile)
+    print(result.code)
+    for note in result.notes():
+        print(f"# note: {note}")
+    if args.attention and result.attention is not None:
+        for piece, weights in zip(result.tgt_tokens, result.attention):  # (S,) per generated piece
+            top = weights.argsort()[::-1][:3]
+            print(f"# {piece!r:>16} <- " + ", ".join(f"{result.src_tokens[s]} {weights[s]:.2f}" for s in top))
+    elif args.attention:
+        print(f"# note: the {result.model_name} model has no attention; use --model attention")
+
+
 def cmd_visualize(args: argparse.Namespace) -> None:
     """Attention heatmaps of a few examples of a split."""
     from .course.visualize import visualize_attention
@@ -162,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--pairs", help="score your own pairs: a JSONL file of {\"docstring\": ..., \"code\": ...} rows")
     evaluate.add_argument("--out", help="write the results here instead of results/<profile>/ (needed with --pairs)")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    generate = commands.add_parser("generate", help="the code a trained model writes for a docstring")
+    generate.add_argument("docstring", help='what the function should do, e.g. "Return the maximum value in a list."')
+    generate.add_argument("--model", default="attention", choices=MODEL_CHOICES[:-1])
+    generate.add_argument("--beam", type=int, default=5, help="beam width (1: greedy)")
+    generate.add_argument("--profile", default="quick", help="whose trained weights: smoke, quick or full")
+    generate.add_argument("--attention", action="store_true", help="also the three docstring tokens each piece attended to most")
+    generate.set_defaults(func=cmd_generate)
 
     visualize = commands.add_parser("visualize", help="attention heatmaps of a few examples")
     _add_config_args(visualize)

@@ -83,3 +83,33 @@ def test_evaluate_decoding_flags_reach_the_results(smoke_run):
     saved = read_json(run_paths(smoke_run).results_dir / "valid" / "attention" / "evaluation_results.json")
     assert saved["decoding"] == {**saved["decoding"], "method": "greedy", "max_len": 30, "eos_penalty": 1.5, "no_repeat_ngram": 3}
     assert len(saved["examples"]) == 8
+
+
+def test_generate_prints_code_and_the_attention_from_the_shipped_weights(capsys):
+    assert main(["generate", "Return the sum of a list of numbers.", "--attention", "--beam", "2"]) == 0
+    out = capsys.readouterr().out
+    code, _, attention = out.partition("\n# ")
+    assert code.startswith("def ") and compile(code, "<generated>", "exec")
+    assert " <- " in attention and "<eos>" in attention  # each piece with the docstring tokens it looked at
+
+
+def test_generate_says_what_is_wrong_with_bad_input(capsys):
+    assert main(["generate", "   "]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: type a docstring first") and err.count("\n") == 1
+    assert main(["generate", "Return x.", "--beam", "0"]) == 2
+    assert "beam width must be between 1 and 10" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["generate", "Return x.", "--model", "transformer"])
+
+
+def test_generated_code_comes_with_notes_on_long_input_and_cut_output():
+    from seq2seq_lib.course.demo import generate_code
+
+    long = " ".join(["return the sorted list of unique user names found in the file"] * 6)  # 72 words
+    result = generate_code(long, beam_width=1, max_len=5)
+    notes = " ".join(result.notes())
+    assert result.cut_short and "stopped at the 5-piece limit" in notes
+    assert f"has {len(result.src_tokens) - 1} tokens" in notes and "at most 39" in notes
+    assert ("does not compile" in notes) == (not result.compiles)
+    assert not generate_code("Return the sum of a list of numbers.").cut_short

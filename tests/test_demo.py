@@ -85,7 +85,8 @@ def test_no_trained_model_names_the_fix() -> None:
 def fake_result(model_name: str = "attention") -> DemoResult:
     """A hand-made generation (2 code tokens over 3 docstring tokens)."""
     attention = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1]]) if model_name == "attention" else None
-    return DemoResult("def f(x):\n    return x\n", ["add", "one", "<eos>"], ["def", "f"], attention, 0.012, model_name, Path("x.pt"))
+    return DemoResult("def f(x):\n    return x\n", ["add", "one", "<eos>"], ["def", "f"], attention, 0.012, model_name, Path("x.pt"),
+                      max_len=400, trained_src_len=40)
 
 
 def test_widget_shows_code_and_heatmap_on_click() -> None:

@@ -19,6 +19,7 @@ import torch
 from ..config import PROFILES, Config, DecodingConfig, load_config, profile_config_path
 from ..decoding.search import beam_search
 from ..errors import UserError
+from ..evaluation.metrics import compiles
 from ..models import MODEL_NAMES
 from ..paths import resolve_path, run_paths
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
@@ -39,6 +40,30 @@ class DemoResult:
     seconds: float  # tokenize + beam search + detokenize, model loading excluded
     model_name: str
     checkpoint: Path
+    max_len: int  # the longest output the search allowed
+    trained_src_len: int  # the longest docstring (tokens, <eos> included) of the model's training pairs
+
+    @property
+    def cut_short(self) -> bool:
+        """True when the search stopped at max_len instead of ending the function."""
+        return len(self.tgt_tokens) >= self.max_len
+
+    @property
+    def compiles(self) -> bool:
+        """True when Python's compile() accepts the code."""
+        return compiles(self.code)
+
+    def notes(self) -> list[str]:
+        """What a reader should know about this output, in plain words (empty when nothing is amiss)."""
+        notes = []
+        if len(self.src_tokens) > self.trained_src_len:
+            notes.append(f"The docstring has {len(self.src_tokens) - 1} tokens; the model was trained on docstrings of at "
+                         f"most {self.trained_src_len - 1}, so it read all of them but was never taught to use so many.")
+        if self.cut_short:
+            notes.append(f"The output stopped at the {self.max_len}-piece limit: the function is cut short.")
+        if not self.compiles:
+            notes.append("The code does not compile: the model writes Python-looking text, not checked programs.")
+        return notes
 
 
 @lru_cache(maxsize=8)
@@ -114,4 +139,6 @@ def generate_code(
     attention = result.attention[0].numpy() if result.attention is not None else None  # (T, S)
     seconds = time.perf_counter() - started
     src_tokens = [*pre.src_tokens(docstring), SRC_EOS]
-    return DemoResult(code, src_tokens, pre.tgt_vocab.decode(tokens, strip_special=False), attention, seconds, loaded.name, path)
+    trained_src_len = int(Config.from_dict(loaded.config).data.max_src_len)
+    return DemoResult(code, src_tokens, pre.tgt_vocab.decode(tokens, strip_special=False), attention, seconds,
+                      loaded.name, path, options.max_len, trained_src_len)

@@ -78,8 +78,10 @@ class CodeDemo(widgets.VBox):
         else:
             self.heatmap.value = attention_png(result.attention, result.src_tokens, result.tgt_tokens)
             self.heatmap.layout.display = ""
-            note += ". Heatmap: each row is a generated token, bright cells are the docstring words it looked at."
-        self.status.value = message_html(note, "info")
+            note += (". Heatmap: each row is a generated token, bright cells are the docstring words it looked at; "
+                     "the <eos> column is the encoder's summary of the whole docstring (its forward pass has read "
+                     "every word), so weight there means the step drew on the docstring as a whole, not on one word.")
+        self.status.value = message_html(" ".join([note + ("." if not note.endswith(".") else ""), *result.notes()]), "info")
 
 
 def build_demo(generate: Callable[..., DemoResult] = generate_code) -> CodeDemo:
