@@ -58,20 +58,16 @@ print(f"profile {profile}, seed {seed}; figures and tables go to {ctx.relative(p
 import torch
 from IPython.display import HTML, display
 
-from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
-from seq2seq_lib.models import MODEL_NAMES, build_model, count_parameters
+from seq2seq_lib.models import build_model
 from seq2seq_lib.course.notebook_helpers import (
-    describe_decoding,
     describe_model,
     describe_training,
-    examples_frame,
-    examples_html,
-    load_results,
     metrics_frame,
-    model_history,
-    pick_examples,
+    parameter_counts,
+    random_examples,
+    test_results,
+    trained_model,
 )
-from seq2seq_lib.pipeline import train_models
 from seq2seq_lib.course.visualize import plot_learning_curves
 
 MODEL = "lstm"
@@ -128,14 +124,7 @@ print("recurrent weights W_h of the encoder:", tuple(tiny.encoder.weight_hh_l0.s
 # ### How many parameters?
 
 # %% slideshow={"slide_type": "fragment"}
-reference = {name: count_parameters(build_model(name, 519, 1130, emb_dim=128, hidden_dim=128)) for name in MODEL_NAMES}
-print("parameters at the reference size (src_vocab_size=519, tgt_vocab_size=1130, emb_dim=128, hidden_dim=128):")
-for name, count in reference.items():
-    print(f"  {name:>9}: {count:>9,}" + ("   <- this notebook" if name == MODEL else ""))
-print("where this model's parameters are:")
-for part, module in build_model(MODEL, 519, 1130, emb_dim=128, hidden_dim=128).named_children():
-    if count_parameters(module):
-        print(f"  {part:>10}: {count_parameters(module):>9,}")
+print(parameter_counts(MODEL))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Training
@@ -152,17 +141,7 @@ for part, module in build_model(MODEL, 519, 1130, emb_dim=128, hidden_dim=128).n
 # `retrain = True` in the parameters cell to train it here instead.
 
 # %% slideshow={"slide_type": "fragment"}
-if retrain:
-    train_models(config, [MODEL], force=True)
-checkpoint = find_model_checkpoint(paths.run_dir, MODEL, profile)
-loaded = load_model(checkpoint)
-history = model_history(paths, loaded)
-t = config.training
-print(f"loaded {ctx.relative(checkpoint)}: {count_parameters(loaded.model):,} parameters "
-      f"(vocabularies {len(loaded.preprocessor.src_vocab):,} / {len(loaded.preprocessor.tgt_vocab):,}, "
-      f"embeddings {config.model.emb_dim}, hidden {config.model.hidden_dim})")
-print(f"trained for {len(history)} epochs in {loaded.train_seconds / 60:.1f} min ({loaded.train_seconds:.0f} s) "
-      f"(batch size {t.batch_size}, learning rate {t.lr}, at most {t.epochs} epochs)")
+loaded, history = trained_model(ctx, MODEL, retrain)  # retrain = True: train it here first
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning curves
@@ -194,12 +173,7 @@ ctx.show(fig, "03_lstm_learning_curves")
 # intervals are 95% bootstrap confidence intervals over test pairs.
 
 # %% slideshow={"slide_type": "fragment"}
-results = load_results(paths, MODEL)
-baselines = {folder: load_results(paths, folder) for folder in ("retrieval", "constant-chrf")}
-print(f"test results computed from {results['checkpoint']} on {len(results['examples']):,} pairs "
-      f"({describe_decoding(results['decoding'])})")
-if retrain:
-    print(f"The model was retrained above: refresh these numbers with `python -m seq2seq_lib evaluate --profile {profile} --model all`.")
+results, baselines = test_results(ctx, MODEL, retrain)
 ctx.table(metrics_frame([results, *baselines.values()]), "03_lstm_test_metrics")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -209,9 +183,7 @@ ctx.table(metrics_frame([results, *baselines.values()]), "03_lstm_test_metrics")
 # the reference function, this model's output and the retrieval baseline's.
 
 # %% slideshow={"slide_type": "fragment"}
-indices = pick_examples(len(results["examples"]), 4, seed)
-examples = ctx.table(examples_frame({MODEL: results, "retrieval": baselines["retrieval"]}, indices), "03_lstm_examples")
-display(HTML(examples_html(examples)))
+display(HTML(random_examples(ctx, MODEL, results, baselines)))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What the numbers say
@@ -225,7 +197,7 @@ print(describe_model(results, baselines))
 # ## What to try next
 #
 # * Compare these curves with notebook 2's: does the LSTM reach a lower validation loss, and in how many epochs?
-# * Train with `training.teacher_forcing_final: 0.5` (scheduled sampling) so that the decoder learns from its own mistakes.
+# * Train with `training.teacher_forcing: 0.5` so that the decoder is fed its own guesses half of the time and learns from its mistakes.
 # * Increase `model.num_layers` to 2: a deeper encoder, but still one fixed context.
 #
 # Next: **notebook 4** removes the bottleneck: the decoder looks back at every docstring token.

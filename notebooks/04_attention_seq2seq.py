@@ -59,20 +59,17 @@ print(f"profile {profile}, seed {seed}; figures and tables go to {ctx.relative(p
 import torch
 from IPython.display import HTML, display
 
-from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
-from seq2seq_lib.models import MODEL_NAMES, build_model, count_parameters
+from seq2seq_lib.models import build_model
 from seq2seq_lib.course.notebook_helpers import (
-    describe_decoding,
     describe_model,
     describe_training,
-    examples_frame,
-    examples_html,
-    load_results,
     metrics_frame,
-    model_history,
+    parameter_counts,
     pick_examples,
+    random_examples,
+    test_results,
+    trained_model,
 )
-from seq2seq_lib.pipeline import train_models
 from seq2seq_lib.course.visualize import plot_learning_curves
 from seq2seq_lib.runtime import resolve_device
 from seq2seq_lib.course.visualize import decode_examples, plot_attention
@@ -149,14 +146,7 @@ print("alpha of the padded docstring at step 1 (zero on its 2 pads):", [f"{x:.3f
 # ### How many parameters?
 
 # %% slideshow={"slide_type": "fragment"}
-reference = {name: count_parameters(build_model(name, 519, 1130, emb_dim=128, hidden_dim=128)) for name in MODEL_NAMES}
-print("parameters at the reference size (src_vocab_size=519, tgt_vocab_size=1130, emb_dim=128, hidden_dim=128):")
-for name, count in reference.items():
-    print(f"  {name:>9}: {count:>9,}" + ("   <- this notebook" if name == MODEL else ""))
-print("where this model's parameters are:")
-for part, module in build_model(MODEL, 519, 1130, emb_dim=128, hidden_dim=128).named_children():
-    if count_parameters(module):
-        print(f"  {part:>10}: {count_parameters(module):>9,}")
+print(parameter_counts(MODEL))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Training
@@ -173,17 +163,7 @@ for part, module in build_model(MODEL, 519, 1130, emb_dim=128, hidden_dim=128).n
 # `retrain = True` in the parameters cell to train it here instead.
 
 # %% slideshow={"slide_type": "fragment"}
-if retrain:
-    train_models(config, [MODEL], force=True)
-checkpoint = find_model_checkpoint(paths.run_dir, MODEL, profile)
-loaded = load_model(checkpoint)
-history = model_history(paths, loaded)
-t = config.training
-print(f"loaded {ctx.relative(checkpoint)}: {count_parameters(loaded.model):,} parameters "
-      f"(vocabularies {len(loaded.preprocessor.src_vocab):,} / {len(loaded.preprocessor.tgt_vocab):,}, "
-      f"embeddings {config.model.emb_dim}, hidden {config.model.hidden_dim})")
-print(f"trained for {len(history)} epochs in {loaded.train_seconds / 60:.1f} min ({loaded.train_seconds:.0f} s) "
-      f"(batch size {t.batch_size}, learning rate {t.lr}, at most {t.epochs} epochs)")
+loaded, history = trained_model(ctx, MODEL, retrain)  # retrain = True: train it here first
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning curves
@@ -215,12 +195,7 @@ ctx.show(fig, "04_attention_learning_curves")
 # intervals are 95% bootstrap confidence intervals over test pairs.
 
 # %% slideshow={"slide_type": "fragment"}
-results = load_results(paths, MODEL)
-baselines = {folder: load_results(paths, folder) for folder in ("retrieval", "constant-chrf")}
-print(f"test results computed from {results['checkpoint']} on {len(results['examples']):,} pairs "
-      f"({describe_decoding(results['decoding'])})")
-if retrain:
-    print(f"The model was retrained above: refresh these numbers with `python -m seq2seq_lib evaluate --profile {profile} --model all`.")
+results, baselines = test_results(ctx, MODEL, retrain)
 ctx.table(metrics_frame([results, *baselines.values()]), "04_attention_test_metrics")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -230,9 +205,7 @@ ctx.table(metrics_frame([results, *baselines.values()]), "04_attention_test_metr
 # the reference function, this model's output and the retrieval baseline's.
 
 # %% slideshow={"slide_type": "fragment"}
-indices = pick_examples(len(results["examples"]), 4, seed)
-examples = ctx.table(examples_frame({MODEL: results, "retrieval": baselines["retrieval"]}, indices), "04_attention_examples")
-display(HTML(examples_html(examples)))
+display(HTML(random_examples(ctx, MODEL, results, baselines)))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Where does the model look?
@@ -244,6 +217,7 @@ display(HTML(examples_html(examples)))
 
 # %% slideshow={"slide_type": "fragment"}
 # the test pairs as the results file holds them, so no corpus is needed
+indices = pick_examples(len(results["examples"]), 4, seed)  # the random examples above
 records = [{"func_documentation_string": e["docstring"], "func_code_string": e["reference"]} for e in results["examples"]]
 device = resolve_device(config.device)
 loaded.model.to(device)

@@ -77,6 +77,22 @@ def test_notebook_structure(filename):
     assert not any(str(PROJECT_ROOT) in json.dumps(c.get("outputs", [])) for c in code_cells), "absolute path in an output"
 
 
+@pytest.mark.parametrize("filename", [*COURSE, "06_interactive_demo.ipynb"])
+def test_committed_notebooks_show_one_parameters_cell(filename):
+    nb = nbformat.read(PROJECT_ROOT / "notebooks" / filename, as_version=4)
+    tagged = [c for c in nb.cells if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    assert len(tagged) == 1, "the quick profile runs the notebooks with their own defaults: nothing to inject"
+
+
+def test_papermill_injects_only_what_differs_from_the_notebook_defaults():
+    from seq2seq_lib.config import load_config, profile_config_path
+    from seq2seq_lib.course.notebooks import _parameters
+
+    assert _parameters(load_config(profile_config_path("quick"))) == {}
+    assert _parameters(load_config(profile_config_path("full"))) == {"profile": "full", "seed": 1234}
+    assert _parameters(load_config(profile_config_path("quick"), {"seed": 7})) == {"profile": "quick", "seed": 7}
+
+
 def test_set_repo_url_parses_slugs_and_urls():
     module = _load_script("set_repo_url")
     assert module.parse_slug("https://github.com/someone/seq2seq.git") == "someone/seq2seq"

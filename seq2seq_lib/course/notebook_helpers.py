@@ -29,9 +29,10 @@ from ..data.vocab import PAD_ID
 from ..errors import UserError
 from ..evaluation.results import format_markdown, load_shipped_results, markdown_rows, table_rows
 from ..io_utils import read_json, write_text
+from ..models import MODEL_NAMES, build_model, count_parameters
 from ..paths import RunPaths, run_paths
 from ..runtime import configure_threads
-from ..training.checkpoints import LoadedModel
+from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .visualize import STYLE, save_figure
 
 INLINE_DPI = 100  # figures shown in the notebook: sharp enough, small enough to keep notebooks light
@@ -419,3 +420,65 @@ def describe_comparison(
                           for s in sorted(neural, key=lambda s: s["parameters"]))
         lines.append(f"* **Cost:** {costs} (decoding speed on the machine that ran the evaluation).")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------- notebooks 02-04
+
+MODEL_NOTEBOOKS = {"rnn": "02_rnn", "lstm": "03_lstm", "attention": "04_attention"}  # file name prefixes
+REFERENCE_SIZES = {"src_vocab_size": 519, "tgt_vocab_size": 1130, "emb_dim": 128, "hidden_dim": 128}
+
+
+def parameter_counts(model_name: str) -> str:
+    """The three models' parameters at a reference size, and where this model's are, as printable lines."""
+    sizes = ", ".join(f"{k}={v}" for k, v in REFERENCE_SIZES.items())
+    lines = [f"parameters at the reference size ({sizes}):"]
+    for name in MODEL_NAMES:
+        mark = "   <- this notebook" if name == model_name else ""
+        lines.append(f"  {name:>9}: {count_parameters(build_model(name, **REFERENCE_SIZES)):>9,}{mark}")
+    lines.append("where this model's parameters are:")
+    for part, module in build_model(model_name, **REFERENCE_SIZES).named_children():
+        if count_parameters(module):
+            lines.append(f"  {part:>10}: {count_parameters(module):>9,}")
+    return "\n".join(lines)
+
+
+def trained_model(ctx: NotebookContext, model_name: str, retrain: bool = False) -> tuple[LoadedModel, list[dict[str, Any]]]:
+    """Train the model here when asked, else load it (the run's checkpoint, or the shipped weights); print what it is.
+    Returns the model and its per-epoch history."""
+    from ..pipeline import train_models  # training only when asked: the import pulls in the training loop
+
+    config, paths = ctx.config, ctx.paths
+    if retrain:
+        train_models(config, [model_name], force=True)
+    checkpoint = find_model_checkpoint(paths.run_dir, model_name, config.profile)
+    loaded = load_model(checkpoint)
+    history = model_history(paths, loaded)
+    t = config.training
+    print(f"loaded {ctx.relative(checkpoint)}: {count_parameters(loaded.model):,} parameters "
+          f"(vocabularies {len(loaded.preprocessor.src_vocab):,} / {len(loaded.preprocessor.tgt_vocab):,}, "
+          f"embeddings {config.model.emb_dim}, hidden {config.model.hidden_dim})")
+    print(f"trained for {len(history)} epochs in {loaded.train_seconds / 60:.1f} min ({loaded.train_seconds:.0f} s) "
+          f"(batch size {t.batch_size}, learning rate {t.lr}, at most {t.epochs} epochs)")
+    return loaded, history
+
+
+def test_results(ctx: NotebookContext, model_name: str, retrain: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model's test results and the retrieval and constant baselines' (by folder), with a line on their source."""
+    results = load_results(ctx.paths, model_name)
+    baselines = {folder: load_results(ctx.paths, folder) for folder in ("retrieval", "constant-chrf")}
+    print(f"test results computed from {results['checkpoint']} on {len(results['examples']):,} pairs "
+          f"({describe_decoding(results['decoding'])})")
+    if retrain:
+        print(f"The model was retrained above: refresh these numbers with "
+              f"`python -m seq2seq_lib evaluate --profile {ctx.config.profile} --model all`.")
+    return results, baselines
+
+
+def random_examples(ctx: NotebookContext, model_name: str, results: Mapping[str, Any], baselines: Mapping[str, Any],
+                    k: int = 4) -> str:
+    """HTML of k test examples drawn with the notebook's seed: reference, this model's output and retrieval's
+    (also saved as a table)."""
+    indices = pick_examples(len(results["examples"]), k, ctx.config.seed)
+    frame = examples_frame({model_name: results, "retrieval": baselines["retrieval"]}, indices)
+    ctx.table(frame, f"{MODEL_NOTEBOOKS[model_name]}_examples")
+    return examples_html(frame)

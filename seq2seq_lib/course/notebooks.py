@@ -19,6 +19,7 @@ from ..io_utils import atomic_path, write_json
 from ..paths import run_paths
 
 KERNEL_NAME = "python3"
+NOTEBOOK_DEFAULTS = {"profile": "quick", "seed": 1234}  # the values of every notebook's parameters cell
 RUN_OUTPUTS = tuple(f":!{p}" for p in ("notebooks", "figures", "results", "exports", "weights", "README.md"))
 CELL_TIMEOUT_S = 1800
 
@@ -41,6 +42,13 @@ def _scrub_paths(path: Path, root: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _parameters(config: Config) -> dict[str, object]:
+    """What papermill injects: nothing for the notebooks' own defaults (quick, seed 1234), so a committed notebook
+    shows one parameters cell; the profile and seed otherwise."""
+    chosen = {"profile": config.profile, "seed": config.seed}
+    return {} if chosen == NOTEBOOK_DEFAULTS else chosen
+
+
 def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path = PROJECT_ROOT) -> Path:
     """Execute one notebook with the config's profile and seed; returns the executed copy."""
     import papermill
@@ -52,7 +60,7 @@ def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path =
             papermill.execute_notebook(
                 str(notebook),
                 str(tmp.with_suffix(".ipynb")),
-                parameters={"profile": config.profile, "seed": config.seed},
+                parameters=_parameters(config),
                 kernel_name=KERNEL_NAME,
                 cwd=str(root),
                 execution_timeout=CELL_TIMEOUT_S,
