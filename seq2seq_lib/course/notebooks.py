@@ -51,14 +51,17 @@ def _parameters(config: Config) -> dict[str, object]:
 
 def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path = PROJECT_ROOT) -> Path:
     """Execute one notebook with the config's profile and seed; returns the executed copy."""
+    import nbformat
     import papermill
 
     target = out_dir / notebook.name
     os.environ["SEQ2SEQ_TEXT_PROGRESS"] = "1"  # text progress bars in the executed outputs
+    source = nbformat.read(notebook, as_version=4)  # without the parameters an earlier run injected
+    source.cells = [c for c in source.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     with atomic_path(target) as tmp:
         try:
             papermill.execute_notebook(
-                str(notebook),
+                source,
                 str(tmp.with_suffix(".ipynb")),
                 parameters=_parameters(config),
                 kernel_name=KERNEL_NAME,
