@@ -66,6 +66,7 @@ from seq2seq_lib.course.notebook_helpers import (
     metrics_frame,
     parameter_counts,
     random_examples,
+    show_source,
     test_results,
     trained_model,
 )
@@ -95,6 +96,18 @@ MODEL = "rnn"
 #   long docstrings and long functions (Bengio et al., 1994) → the LSTM of notebook 3;
 # * everything the decoder knows about the docstring must pass through $h_S$, a **bottleneck** that
 #   is the same for every output step → attention in notebook 4.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### The equations in the package's code
+#
+# `seq2seq_lib/models/rnn.py`, shown from the source this notebook runs: `encode` packs the padded batch
+# so that $h_S$ is each docstring's own last state; `decode_step` is one step of the decoder equation
+# followed by the output layer $W_o s_t + b_o$.
+
+# %% slideshow={"slide_type": "fragment"}
+from seq2seq_lib.models.rnn import RecurrentSeq2Seq
+
+show_source(RecurrentSeq2Seq.encode, RecurrentSeq2Seq.decode_step)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Shapes, step by step

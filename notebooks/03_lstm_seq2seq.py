@@ -65,6 +65,7 @@ from seq2seq_lib.course.notebook_helpers import (
     metrics_frame,
     parameter_counts,
     random_examples,
+    show_source,
     test_results,
     trained_model,
 )
@@ -95,6 +96,19 @@ MODEL = "lstm"
 # cannot do. Everything else is as in notebook 2: the encoder's final $(h_S, c_S)$ initialises the
 # decoder, so the docstring still passes through a fixed-size **bottleneck**, now of $2H$ numbers.
 # Four gates' worth of weights make the recurrent layers four times larger than the RNN's.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### The equations in the package's code
+#
+# The LSTM model is the RNN model of notebook 2 with another cell: `seq2seq_lib/models/lstm.py` changes
+# one line, the cell type, and PyTorch's `nn.LSTM` computes the gates above. The encoder's final
+# $(h_S, c_S)$ start the decoder, as in `RecurrentSeq2Seq.encode` (shown from the package's source).
+
+# %% slideshow={"slide_type": "fragment"}
+from seq2seq_lib.models.lstm import LSTMSeq2Seq
+from seq2seq_lib.models.rnn import RecurrentSeq2Seq
+
+show_source(LSTMSeq2Seq, RecurrentSeq2Seq.encode)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Shapes, step by step

@@ -67,6 +67,7 @@ from seq2seq_lib.course.notebook_helpers import (
     parameter_counts,
     pick_examples,
     random_examples,
+    show_source,
     test_results,
     trained_model,
 )
@@ -116,6 +117,19 @@ MODEL = "attention"
 # where $f_t = [s_t; c_t; \text{emb}(y_{t-1})]$ is what the output layer reads: attention says which
 # word to copy, the gate how strongly this step copies, and the output layer still picks the spelling.
 # Notebook 5's ablation tables (`ablation_copy*.md`) measure it against the same model without copying.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### The equations in the package's code
+#
+# `seq2seq_lib/models/attention.py`, shown from the source this notebook runs. `AdditiveAttention`
+# computes $e_{tj} = v^\top \tanh(W_h h_j + W_s s_{t-1})$, masks the padding, and returns the weights
+# $\alpha_{tj}$ and the context $c_t$; the keys $W_h h_j$ are projected once per sentence
+# (`project_keys`), not at every step. `_step` feeds $[\text{emb}(y_{t-1}); c_t]$ to the decoder's LSTM cell.
+
+# %% slideshow={"slide_type": "fragment"}
+from seq2seq_lib.models.attention import AdditiveAttention, AttentionSeq2Seq
+
+show_source(AdditiveAttention.forward, AttentionSeq2Seq._step)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Shapes, step by step

@@ -282,7 +282,8 @@ ctx.table(significance_frame(significance), "05_significance")
 systems = {name: load_results(paths, name) for name in config.models}
 systems["retrieval"] = load_results(paths, "retrieval")
 indices = pick_examples(len(systems[config.models[0]]["examples"]), 4, seed)
-examples = ctx.table(examples_frame(systems, indices), "05_examples")
+examples = examples_frame(systems, indices)
+ctx.table(examples, "05_examples")
 display(HTML(examples_html(examples, max_lines=12)))
 
 # %% [markdown] slideshow={"slide_type": "slide"}

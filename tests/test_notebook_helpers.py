@@ -106,3 +106,26 @@ def test_profiles_are_stacked_and_results_without_gains_left_out(tmp_path):
     assert frame["chrF [95% CI]"].tolist() == ["15.50 [15.00, 16.00]"]
     assert stale_profiles(["quick", "full", "never-run"], root=tmp_path) == ["full"]
     assert profiles_frame(["never-run"], root=tmp_path).empty
+
+
+def test_tables_are_saved_and_shown_without_row_numbers(tmp_path):
+    import pandas as pd
+
+    from seq2seq_lib.config import load_config, profile_config_path
+    from seq2seq_lib.course.notebook_helpers import NotebookContext
+    from seq2seq_lib.paths import RunPaths
+
+    ctx = NotebookContext(load_config(profile_config_path("smoke")), RunPaths(tmp_path, "smoke", 1234))
+    shown = ctx.table(pd.DataFrame({"system": ["rnn", "lstm"], "chrF": [1.5, 2.5]}), "t").to_html()
+    assert "rnn" in shown and ">0</th>" not in shown and ">1</th>" not in shown  # no index column
+    assert (tmp_path / "figures" / "smoke" / "t.csv").read_text().splitlines() == ["system,chrF", "rnn,1.5", "lstm,2.5"]
+    assert (tmp_path / "figures" / "smoke" / "t.md").read_text().startswith("| system | chrF |")
+
+
+def test_show_source_displays_the_package_code_itself():
+    from seq2seq_lib.course.notebook_helpers import show_source
+    from seq2seq_lib.models.attention import AdditiveAttention, AttentionSeq2Seq
+
+    code = show_source(AdditiveAttention.forward, AttentionSeq2Seq._step).data
+    assert code.startswith("def forward(self, query") and "\n\ndef _step(" in code  # dedented, in the order asked
+    assert "torch.softmax(scores, dim=1)" in code

@@ -8,8 +8,10 @@ it describes, so the text stays true when a notebook is re-run with another prof
 from __future__ import annotations
 
 import html
+import inspect
 import os
 import random
+import textwrap
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ import matplotlib
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from pandas.io.formats.style import Styler
 from torch.nn.utils.rnn import pad_sequence
 
 from ..config import PROJECT_ROOT, Config, load_config, profile_config_path
@@ -50,12 +53,12 @@ class NotebookContext:
         save_figure(fig, self.paths.figures_dir / f"{name}.png", self.config.profile, self.config.seed)
         return fig
 
-    def table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
-        """Write frame as <figures_dir>/<name>.csv and .md; return it for display."""
+    def table(self, frame: pd.DataFrame, name: str) -> Styler:
+        """Write frame as <figures_dir>/<name>.csv and .md; return it for display, without the row numbers."""
         write_text(self.paths.figures_dir / f"{name}.csv", frame.to_csv(index=False))
         cells = frame.map(lambda v: v.replace("|", "\\|").replace("\n", "<br>") if isinstance(v, str) else v)
         write_text(self.paths.figures_dir / f"{name}.md", format_markdown(cells.to_dict("records")))
-        return frame
+        return frame.style.hide(axis="index")
 
     def relative(self, path: str | Path) -> str:
         """A path as the reader sees it: relative to the project root when inside it."""
@@ -426,6 +429,13 @@ def describe_comparison(
 
 MODEL_NOTEBOOKS = {"rnn": "02_rnn", "lstm": "03_lstm", "attention": "04_attention"}  # file name prefixes
 REFERENCE_SIZES = {"src_vocab_size": 519, "tgt_vocab_size": 1130, "emb_dim": 128, "hidden_dim": 128}
+
+
+def show_source(*functions: Any) -> Any:
+    """The package's own source of functions or classes, highlighted for the notebook (read, not copied)."""
+    from IPython.display import Code
+
+    return Code("\n\n".join(textwrap.dedent(inspect.getsource(f)) for f in functions), language="python")
 
 
 def parameter_counts(model_name: str) -> str:
