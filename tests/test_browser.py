@@ -4,7 +4,8 @@ Needs Debian's chromium (`apt-get install chromium`; CI's .ci/run installs it): 
 fails rather than skips. It uses the quick profile's attention model when there is one (a local run or
 the shipped weights, so that the screenshot shows sensible code), else trains the smoke-profile model
 on data/sample; serves a copy of notebooks/06_interactive_demo.ipynb with that `profile`, types a
-docstring, clicks Generate, checks that code and an attention image appear, and takes a screenshot:
+docstring, clicks Generate, checks that code and an attention image appear, and takes a screenshot
+(then an overlong docstring, which must get the note that says so):
 into the test's temporary folder, or into figures/demo_screenshot.png when SEQ2SEQ_UPDATE_SCREENSHOT=1
 (so that running the tests never changes a committed file).
 """
@@ -129,5 +130,9 @@ def test_demo_generates_code_and_attention_in_a_browser(voila_url: str, tmp_path
             demo.screenshot(path=str(partial))
             os.replace(partial, target)
             assert target.stat().st_size > 10_000, "the screenshot is (nearly) empty"
+            demo.locator(".demo-input textarea").fill(" ".join([DOCSTRING] * 8))  # 96 words: longer than training's 39
+            demo.locator(".demo-generate").click()
+            expect(demo.locator(".demo-info")).to_contain_text("the model was trained on docstrings of at most")
+            expect(demo.locator(".demo-info")).to_contain_text("code tokens in")
         finally:
             browser.close()

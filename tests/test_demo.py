@@ -161,3 +161,20 @@ def test_a_named_profile_model_decodes_with_that_profile_settings(tmp_path: Path
     assert options == quick.decoding  # from configs/quick.yaml, not the saved config
     result = generate_code(DOCSTRING, beam_width=1, max_len=30, checkpoint=path)
     assert 0 < len(result.tgt_tokens) <= 30
+
+
+def test_a_long_output_is_drawn_in_its_first_rows_and_notes_say_what_is_amiss() -> None:
+    from dataclasses import replace as replace_result
+
+    from seq2seq_lib.course.demo_widget import HEATMAP_ROWS
+
+    rows = HEATMAP_ROWS + 40
+    long = replace_result(fake_result(), tgt_tokens=["x"] * rows, attention=np.full((rows, 51), 1 / 51), code="def f(:",
+                          max_len=rows, src_tokens=["w"] * 50 + ["<eos>"])
+    assert long.cut_short and not long.compiles
+    demo = build_demo(lambda *args, **kwargs: long)
+    demo.button.click()
+    status = demo.status.value
+    assert f"first {HEATMAP_ROWS} of {rows} rows" in status
+    assert "cut short" in status and "does not compile" in status and "at most 39" in status
+    assert bytes(demo.heatmap.value).startswith(b"\x89PNG")

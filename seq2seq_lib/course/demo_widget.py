@@ -16,6 +16,7 @@ from .demo import MAX_BEAM_WIDTH, DemoResult, generate_code
 from .visualize import attention_png
 
 EXAMPLE_DOCSTRING = "Return the number of lines in a text file, ignoring empty lines."
+HEATMAP_ROWS = 60  # output steps drawn: more rows than this would not leave the labels legible
 _FORMATTER = HtmlFormatter(noclasses=True, style="friendly", nowrap=False)
 
 
@@ -76,9 +77,11 @@ class CodeDemo(widgets.VBox):
             self.heatmap.layout.display = "none"
             note += " (attention maps exist only for the attention model)" if result.attention is None else ""
         else:
-            self.heatmap.value = attention_png(result.attention, result.src_tokens, result.tgt_tokens)
+            rows = min(len(result.tgt_tokens), HEATMAP_ROWS)
+            self.heatmap.value = attention_png(result.attention[:rows], result.src_tokens, result.tgt_tokens[:rows])
             self.heatmap.layout.display = ""
-            note += (". Heatmap: each row is a generated token, bright cells are the docstring words it looked at; "
+            shown = f" (its first {rows} of {len(result.tgt_tokens)} rows)" if rows < len(result.tgt_tokens) else ""
+            note += (f". Heatmap{shown}: each row is a generated token, bright cells are the docstring words it looked at; "
                      "the <eos> column is the encoder's summary of the whole docstring (its forward pass has read "
                      "every word), so weight there means the step drew on the docstring as a whole, not on one word.")
         self.status.value = message_html(" ".join([note + ("." if not note.endswith(".") else ""), *result.notes()]), "info")
