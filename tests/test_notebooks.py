@@ -137,3 +137,19 @@ def test_notebooks_run_in_the_smoke_profile(smoke_run):
     figures = run_paths(smoke_run).figures_dir
     missing = [name for name in EXPECTED_FIGURES if not (figures / name).is_file() or (figures / name).stat().st_mtime < started - 1]
     assert not missing, f"not written by this run under {figures}: {missing}"
+
+
+def test_every_badge_and_clone_url_names_the_same_repository():
+    import re
+
+    slugs = set()
+    sources = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "notebooks").glob("[0-9]*.ipynb")),
+               *sorted((PROJECT_ROOT / "notebooks").glob("[0-9]*.py"))]
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        found = re.findall(r"(?:colab\.research\.google\.com/github|mybinder\.org/v2/gh|github\.com)/([\w.-]+/[\w.-]+?)(?:/|\.git)", text)
+        assert found, f"{path.name} names no repository"
+        slugs |= set(found)
+    assert len(slugs) == 1, f"badges and clone URLs disagree: {sorted(slugs)}"
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "urlpath=voila%2Frender%2Fnotebooks%2F06_interactive_demo.ipynb" in readme  # Binder opens the demo as an app
