@@ -8,6 +8,7 @@ python_bin="${PYTHON:-python3}"
 stamp="$venv/.requirements.sha256"
 want="$(cat "$root/requirements.txt" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ]; then
+  export SEQ2SEQ_FRESH_VENV=1  # for timings.json: nothing was installed before this run
   echo "[setup] creating virtual environment in .venv (Python: $($python_bin --version))"
   "$python_bin" -m venv "$venv"
 fi

@@ -8,13 +8,15 @@ written atomically, and the first failing stage stops the run with a one-line me
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
-from .io_utils import write_text
+from .io_utils import write_json, write_text
 from .paths import resolve_path, run_paths
 from .runtime import configure_threads, set_seed
 from .training.data import prepare_training_data
@@ -45,22 +47,58 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
     return results
 
 
-def _stage(name: str, timings: dict[str, float], action: Callable[[], object]) -> object:
-    """Run one stage, time it, and turn an unexpected failure into a one-line stage error."""
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (notebook kernels, pip), user and system."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _stage(name: str, timings: dict[str, dict[str, float]], action: Callable[[], object]) -> object:
+    """Run one stage, time it (wall and CPU), and turn an unexpected failure into a one-line stage error."""
     print(f"\n=== {name} ===", flush=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     try:
         result = action()
     except UserError:
         raise
     except Exception as exc:
         raise UserError(f"stage '{name}' failed: {type(exc).__name__}: {exc}") from exc
-    timings[name] = time.perf_counter() - started
+    timings[name] = {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(_cpu_seconds() - cpu, 1)}
     return result
 
 
-def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, float]:
-    """Run every stage of a profile and print a summary; returns seconds per stage."""
+def _cpu_model() -> str:
+    """The processor's name (Linux /proc/cpuinfo, else what platform says)."""
+    import platform
+
+    info = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines() if line.startswith("model name")] \
+        if info.is_file() else []
+    return names[0] if names else platform.processor()
+
+
+def write_timings(path: Path, stages: dict[str, dict[str, float]], started: float, fresh_clone: bool) -> dict[str, Any]:
+    """Write timings.json: wall and CPU seconds per stage, the wall time since `started` (a time.time()), the machine.
+
+    When run_all.sh started the run (SEQ2SEQ_STARTED), the environment set-up before Python counts as a stage too.
+    """
+    import torch
+
+    shell_started = float(os.environ.get("SEQ2SEQ_STARTED", 0) or started)
+    if shell_started < started:
+        stages = {"setup": {"wall_s": round(started - shell_started, 1)}, **stages}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    timings = {
+        "total_wall_s": round(time.time() - shell_started, 1), "fresh_clone": fresh_clone,
+        "commit": commit.stdout.strip() or "unknown", "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(), "torch": torch.__version__, "stages": stages,
+    }
+    write_json(path, timings)
+    return timings
+
+
+def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, Any]:
+    """Run every stage of a profile, write results/<profile>/timings.json and print a summary; returns the timings."""
     from .training.checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
     from .data.corpus import build_corpus
     from .evaluation.evaluate import evaluate_models
@@ -68,13 +106,15 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     from .course.notebooks import execute_notebooks
     from .course.visualize import visualize_attention
 
+    started = time.time()
     config = load_config(profile_config_path(profile))
     paths = run_paths(config)
-    timings: dict[str, float] = {}
+    timings: dict[str, dict[str, float]] = {}
     corpus_dir = resolve_path(config.data.corpus_dir)
-    if not (corpus_dir / "test.jsonl.gz").is_file():
+    built = not (corpus_dir / "test.jsonl.gz").is_file()
+    if built:
         _stage("corpus", timings, lambda: build_corpus(resolve_path("data/packages.txt"), corpus_dir, resolve_path("data/cache")))
-    _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
+    trained = _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
     table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
     if profile == SHIPPED_PROFILE:
         for name in config.models:
@@ -87,11 +127,14 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
         update_readme_results(profile, readme_table(paths.results_dir / "comparison.csv"))
     if not skip_notebooks:
         _stage("notebooks", timings, lambda: execute_notebooks(config))
+    fresh = os.environ.get("SEQ2SEQ_FRESH_VENV") == "1" and built and all(r.resumed_from_epoch == 0 for r in trained.values())
+    summary = write_timings(paths.results_dir / "timings.json", timings, started, fresh)
     print("\n=== summary ===")
-    for stage, seconds in timings.items():
-        print(f"{stage:>10}: {seconds / 60:6.1f} min")
+    for stage, seconds in summary["stages"].items():
+        print(f"{stage:>10}: {seconds['wall_s'] / 60:6.1f} min")
+    print(f"{'total':>10}: {summary['total_wall_s'] / 60:6.1f} min (results/{profile}/timings.json)")
     print(f"\n{table}\n\nfigures: {paths.figures_dir}/   results: {paths.results_dir}/")
-    return timings
+    return summary
 
 
 def update_readme_results(profile: str, table: str, readme: Path = PROJECT_ROOT / "README.md") -> bool:

@@ -1,5 +1,6 @@
 """The command line: bad input ends with one line on stderr and exit status 2, never a traceback."""
 
+import json
 import subprocess
 import sys
 
@@ -113,3 +114,18 @@ def test_generated_code_comes_with_notes_on_long_input_and_cut_output():
     assert f"has {len(result.src_tokens) - 1} tokens" in notes and "at most 39" in notes
     assert ("does not compile" in notes) == (not result.compiles)
     assert not generate_code("Return the sum of a list of numbers.").cut_short
+
+
+def test_timings_record_every_stage_the_machine_and_the_set_up_before_python(tmp_path, monkeypatch):
+    import time
+
+    from seq2seq_lib.pipeline import write_timings
+
+    now = time.time()
+    monkeypatch.setenv("SEQ2SEQ_STARTED", str(now - 100.0))  # run_all.sh started 100 s ago
+    stages = {"train": {"wall_s": 60.0, "cpu_s": 110.0}, "evaluate": {"wall_s": 30.0, "cpu_s": 55.0}}
+    timings = write_timings(tmp_path / "timings.json", stages, started=now - 95.0, fresh_clone=False)
+    assert timings == json.loads((tmp_path / "timings.json").read_text())
+    assert list(timings["stages"]) == ["setup", "train", "evaluate"] and timings["stages"]["setup"]["wall_s"] == 5.0
+    assert 100.0 <= timings["total_wall_s"] < 110.0 and timings["fresh_clone"] is False
+    assert {"commit", "threads", "cpus", "cpu_model", "torch"} <= set(timings) and timings["cpu_model"]
