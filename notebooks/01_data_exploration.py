@@ -182,11 +182,10 @@ print(f"{100 * too_long_doc:.1f}% of the training docstrings and at least {100 *
       f"functions exceed the limits ({config.data.max_src_len} / {config.data.max_tgt_len} with <eos>).")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# The limit costs more than its share of pairs suggests. Corpus BLEU's brevity penalty compares the
-# total length of all outputs with the total length of all references, and long functions hold most
-# of the reference tokens. A model that never saw a long function writes short ones, and pays for it
-# on every long test function. The table counts pieces before the subword split, which only makes
-# functions longer, so the shares within each limit are upper bounds:
+# The limit costs more than its share of pairs suggests: long functions hold most of the reference
+# code, and a model that never saw a long function writes short ones, which lose on every long test
+# function. The table counts pieces before the subword split, which only makes functions longer, so
+# the shares within each limit are upper bounds:
 
 # %% slideshow={"slide_type": "fragment"}
 test_code_lengths = [len(code_pieces(r["func_code_string"])) + 1 for r in test]  # with <eos>
@@ -244,7 +243,9 @@ ctx.table(coverage_table, "01_vocab_coverage")
 at_src = coverage_curve(doc_counts, test_doc_counts, [config.data.src_vocab_size])[0]
 at_tgt = coverage_curve(code_counts, test_code_counts, [config.data.tgt_vocab_size])[0]
 total = stats["total"]
-print(f"* The corpus holds {total['pairs']:,} pairs from {total['packages']} packages; this profile trains on {len(train):,} of them.")
+within = sum(d + 1 <= config.data.max_src_len and c + 1 <= config.data.max_tgt_len for d, c in zip(doc_lengths, code_lengths))
+print(f"* The corpus holds {total['pairs']:,} pairs from {total['packages']} packages; {len(train):,} are training pairs, "
+      f"and at most {within:,} of them fit this profile's length limits (the subword split makes some longer still).")
 doc_median, code_median = sorted(doc_lengths)[len(doc_lengths) // 2], sorted(code_lengths)[len(code_lengths) // 2]
 print(f"* Half the training docstrings have at most {doc_median} tokens, half the functions at most {code_median} code pieces: "
       f"the median output is {code_median / doc_median:.1f} times as long as the median input.")
