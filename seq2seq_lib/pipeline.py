@@ -100,7 +100,7 @@ def write_timings(path: Path, stages: dict[str, dict[str, float]], started: floa
 def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, Any]:
     """Run every stage of a profile, write results/<profile>/timings.json and print a summary; returns the timings."""
     from .training.checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
-    from .data.corpus import build_corpus
+    from .data.corpus import DEFAULT_SAMPLE_DIR, build_corpus
     from .evaluation.evaluate import evaluate_models
     from .evaluation.results import readme_table
     from .course.notebooks import execute_notebooks
@@ -127,7 +127,9 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
         update_readme_results(profile, readme_table(paths.results_dir / "comparison.csv"))
     if not skip_notebooks:
         _stage("notebooks", timings, lambda: execute_notebooks(config))
-    fresh = os.environ.get("SEQ2SEQ_FRESH_VENV") == "1" and built and all(r.resumed_from_epoch == 0 for r in trained.values())
+    committed_corpus = corpus_dir == resolve_path(DEFAULT_SAMPLE_DIR)  # the sample ships with the repository
+    fresh = (os.environ.get("SEQ2SEQ_FRESH_VENV") == "1" and (built or committed_corpus)
+             and all(r.resumed_from_epoch == 0 for r in trained.values()))  # nothing an earlier run left was reused
     summary = write_timings(paths.results_dir / "timings.json", timings, started, fresh)
     print("\n=== summary ===")
     for stage, seconds in summary["stages"].items():
