@@ -21,6 +21,7 @@ from typing import Any
 import matplotlib
 import pandas as pd
 import torch
+from IPython import get_ipython
 from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
 from torch.nn.utils.rnn import pad_sequence
@@ -71,21 +72,12 @@ def setup_notebook(profile: str, seed: int) -> NotebookContext:
     os.chdir(PROJECT_ROOT)
     config = load_config(profile_config_path(profile), {"seed": seed})
     configure_threads(config)
-    shell = _ipython()
+    shell = get_ipython()  # None outside IPython
     if shell is not None:
         shell.run_line_magic("matplotlib", "inline")  # show returned Figure objects as PNG images
     matplotlib.rcParams.update({**STYLE, "figure.dpi": INLINE_DPI})
     pd.set_option("display.max_colwidth", 80)
     return NotebookContext(config, run_paths(config))
-
-
-def _ipython() -> Any:
-    """The running IPython shell, or None outside IPython."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()
 
 
 # ------------------------------------------------------------------------------------------- corpus

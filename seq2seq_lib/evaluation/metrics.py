@@ -6,7 +6,6 @@ metrics are functions of column sums and a bootstrap resample is one matrix prod
 
 from __future__ import annotations
 
-import ast
 import io
 import re
 import tokenize
@@ -174,27 +173,10 @@ def bleu_from_stats(stats_sum: np.ndarray) -> np.ndarray | float:
     return float(result) if result.ndim == 0 else result
 
 
-def parses(code: str) -> bool:
-    """True when the output is non-empty and `ast.parse` accepts it as generated (no repair).
-
-    An empty output is not a function, so it does not count as valid (else a model that emits
-    nothing would look syntactically perfect). Warnings are silenced.
-    """
-    if not code.strip():
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            ast.parse(code)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return False
-    return True
-
-
 def compiles(code: str) -> bool:
     """True when the output is non-empty and `compile(code, "<generated>", "exec")` accepts it (warnings silenced).
 
-    Stricter than `parses`: it also rejects what the compiler checks after parsing, such as a repeated
+    Stricter than `ast.parse`: it also rejects what the compiler checks after parsing, such as a repeated
     argument name (`def f(a, a)`) or keyword argument, or `return` outside a function.
     """
     if not code.strip():
