@@ -82,6 +82,8 @@ def test_committed_notebooks_show_one_parameters_cell(filename):
     nb = nbformat.read(PROJECT_ROOT / "notebooks" / filename, as_version=4)
     tagged = [c for c in nb.cells if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
     assert len(tagged) == 1, "the quick profile runs the notebooks with their own defaults: nothing to inject"
+    source = nb.metadata.get("papermill", {}).get("input_path", f"notebooks/{filename}")
+    assert source == f"notebooks/{filename}", "papermill's record of its input is the path, not a copy of the notebook"
 
 
 def test_papermill_injects_only_what_differs_from_the_notebook_defaults():

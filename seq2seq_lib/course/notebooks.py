@@ -58,6 +58,7 @@ def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path =
     os.environ["SEQ2SEQ_TEXT_PROGRESS"] = "1"  # text progress bars in the executed outputs
     source = nbformat.read(notebook, as_version=4)  # without the parameters an earlier run injected
     source.cells = [c for c in source.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    source.metadata.pop("papermill", None)
     with atomic_path(target) as tmp:
         try:
             papermill.execute_notebook(
@@ -71,7 +72,10 @@ def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path =
             )
         except papermill.PapermillExecutionError as exc:
             raise UserError(f"notebook {notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
-        tmp.with_suffix(".ipynb").replace(tmp)
+        executed = nbformat.read(tmp.with_suffix(".ipynb"), as_version=4)
+        executed.metadata.papermill["input_path"] = notebook.relative_to(root).as_posix()  # not the whole input
+        nbformat.write(executed, tmp)
+        tmp.with_suffix(".ipynb").unlink()
         _scrub_paths(tmp, root)
     return target
 
