@@ -179,19 +179,15 @@ def decode_examples(
     loaded: LoadedModel, records: Sequence[Mapping[str, Any]], config: Config, device: torch.device, batch_size: int = 32
 ) -> list[DecodedExample]:
     """Decode records with an attention model (config.decoding) -> DecodedExample per record, in order."""
-    from ..data.batching import encode_records, make_loader
-    from ..decoding.search import decode
+    from ..decoding.search import decode_records
 
     pre = loaded.preprocessor
-    dataset, _ = encode_records(records, pre)
-    out: list[DecodedExample] = []
-    for batch in make_loader(dataset, batch_size, shuffle=False, seed=0):
-        result = decode(loaded.model, batch.src.to(device), batch.src_lengths, config.decoding, pre)
-        for pos, tokens, attn in zip(batch.indices.tolist(), result.tokens, result.attention or []):
-            index = dataset.indices[pos]
-            src = [*pre.src_tokens(records[index]["func_documentation_string"]), SRC_EOS]
-            out.append(DecodedExample(index, src, pre.tgt_vocab.decode(tokens, strip_special=False), attn.float().cpu().numpy()))
-    return sorted(out, key=lambda e: e.index)
+    decoded = decode_records(loaded.model, records, config.decoding, pre, device, batch_size)
+    return [
+        DecodedExample(index, [*pre.src_tokens(record["func_documentation_string"]), SRC_EOS],
+                       pre.tgt_vocab.decode(tokens, strip_special=False), attn.float().cpu().numpy())
+        for index, (record, (tokens, attn)) in enumerate(zip(records, decoded)) if attn is not None
+    ]
 
 
 def visualize_attention(

@@ -6,18 +6,20 @@ length target and the syntax guard, the model's preprocessor (its length model a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from ..config import DecodingConfig
+from ..data.batching import encode_records, make_loader
 from ..data.vocab import EOS_ID, SOS_ID
 from ..errors import UserError
 from ..models.base import Seq2Seq
+from ..progress import tqdm
 from .syntax_guard import SyntaxGuard
 
 if TYPE_CHECKING:
@@ -207,6 +209,22 @@ def decode(
     if options.method == "beam":
         return beam_search(model, src, src_lengths, options, preprocessor)
     raise UserError(f"unknown decoding method {options.method!r}: choose one of {', '.join(DECODE_METHODS)}")
+
+
+def decode_records(
+    model: Seq2Seq, records: Sequence[Mapping[str, Any]], options: DecodingConfig, preprocessor: Preprocessor,
+    device: torch.device, batch_size: int = 64, desc: str | None = None,
+) -> list[tuple[list[int], Tensor | None]]:
+    """Decode every record's docstring in length-bucketed batches: per record, in order, the output ids and (attention
+    models) the (T, S) attention. Every record counts, also those longer than the training limits."""
+    dataset, _ = encode_records(records, preprocessor)
+    decoded: list[tuple[list[int], Tensor | None]] = [([], None)] * len(records)
+    for batch in tqdm(make_loader(dataset, batch_size, shuffle=False, seed=0), desc=desc, leave=False, disable=desc is None):
+        result = decode(model, batch.src.to(device), batch.src_lengths, options, preprocessor)
+        attention = result.attention or [None] * len(result.tokens)
+        for position, tokens, attn in zip(batch.indices.tolist(), result.tokens, attention):
+            decoded[dataset.indices[position]] = (tokens, attn)
+    return decoded
 
 
 class _AttentionHistory:

@@ -17,15 +17,14 @@ import numpy as np
 import torch
 
 from ..config import Config, DecodingConfig
-from ..data.batching import EncodedDataset, encode_records, make_loader
+from ..data.batching import EncodedDataset, encode_records
 from ..data.preprocess import Preprocessor
 from ..data.records import load_records, sample_records, training_records
-from ..decoding.search import decode
+from ..decoding.search import decode_records
 from ..errors import UserError
 from ..io_utils import read_json, write_json
 from ..models.base import Seq2Seq
 from ..paths import run_paths
-from ..progress import tqdm
 from ..runtime import configure_threads, resolve_device
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..training.losses import loss_by_position, position_labels
@@ -52,16 +51,10 @@ def generate(
     model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
     batch_size: int = 64, desc: str = "decode",
 ) -> Generation:
-    """Decode every record's docstring with a model (order preserved)."""
-    dataset, _ = encode_records(records, preprocessor)  # no limits: every pair counts
-    hypotheses: list[str] = [""] * len(records)
+    """Decode every record's docstring with a model into code (order preserved)."""
     started = time.perf_counter()
-    loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
-    for batch in tqdm(loader, desc=desc, leave=False):
-        batch = batch.to(device)
-        result = decode(model, batch.src, batch.src_lengths, decoding, preprocessor)
-        for index, tokens in zip(batch.indices.tolist(), result.tokens):
-            hypotheses[dataset.indices[index]] = preprocessor.decode_tgt(tokens)
+    decoded = decode_records(model, records, decoding, preprocessor, device, batch_size, desc)
+    hypotheses = [preprocessor.decode_tgt(tokens) for tokens, _ in decoded]
     return Generation(hypotheses, time.perf_counter() - started)
 
 
