@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,12 @@ class RunPaths:
     def model_dir(self, model_name: str) -> Path:
         """Checkpoints and history of one model."""
         return self.run_dir / model_name
+
+
+def git_commit(root: Path = PROJECT_ROOT) -> str:
+    """The short hash of the checked-out commit ("unknown" outside a git checkout): what results record they came from."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    return commit.stdout.strip() or "unknown"
 
 
 def run_paths(config: Config, root: str | Path = PROJECT_ROOT) -> RunPaths:

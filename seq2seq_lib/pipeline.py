@@ -9,7 +9,6 @@ written atomically, and the first failing stage stops the run with a one-line me
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +16,7 @@ from typing import Any, Callable
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
 from .io_utils import write_json, write_text
-from .paths import resolve_path, run_paths
+from .paths import git_commit, resolve_path, run_paths
 from .runtime import configure_threads, set_seed
 from .training.data import prepare_training_data
 from .training.loop import TrainResult, train_model
@@ -87,10 +86,9 @@ def write_timings(path: Path, stages: dict[str, dict[str, float]], started: floa
     shell_started = float(os.environ.get("SEQ2SEQ_STARTED", 0) or started)
     if shell_started < started:
         stages = {"setup": {"wall_s": round(started - shell_started, 1)}, **stages}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     timings = {
-        "total_wall_s": round(time.time() - shell_started, 1), "fresh_clone": fresh_clone,
-        "commit": commit.stdout.strip() or "unknown", "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+        "total_wall_s": round(time.time() - shell_started, 1), "fresh_clone": fresh_clone, "commit": git_commit(),
+        "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
         "cpu_model": _cpu_model(), "torch": torch.__version__, "stages": stages,
     }
     write_json(path, timings)

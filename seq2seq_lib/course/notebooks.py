@@ -16,7 +16,7 @@ from pathlib import Path
 from ..config import PROJECT_ROOT, Config
 from ..errors import UserError
 from ..io_utils import atomic_path, write_json
-from ..paths import run_paths
+from ..paths import git_commit, run_paths
 
 KERNEL_NAME = "python3"
 NOTEBOOK_DEFAULTS = {"profile": "quick", "seed": 1234}  # the values of every notebook's parameters cell
@@ -34,12 +34,11 @@ def output_dir(config: Config, root: Path = PROJECT_ROOT) -> Path:
     return root / "notebooks" if config.profile == "quick" else root / "notebooks" / config.profile
 
 
-def _scrub_paths(path: Path, root: Path) -> None:
-    """Remove this machine's absolute paths from an executed notebook's outputs."""
-    text = path.read_text(encoding="utf-8")
+def _scrub_paths(text: str, root: Path) -> str:
+    """An executed notebook's text without this machine's absolute paths."""
     for prefix in {str(root), str(root.resolve()), os.path.expanduser("~")}:
         text = text.replace(prefix + "/", "").replace(prefix, ".")
-    path.write_text(text, encoding="utf-8")
+    return text
 
 
 def _parameters(config: Config) -> dict[str, object]:
@@ -59,24 +58,22 @@ def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path =
     source = nbformat.read(notebook, as_version=4)  # without the parameters an earlier run injected
     source.cells = [c for c in source.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     source.metadata.pop("papermill", None)
+    try:
+        executed = papermill.execute_notebook(
+            source,
+            None,  # written below, once, with papermill's record of its input and output as paths
+            parameters=_parameters(config),
+            kernel_name=KERNEL_NAME,
+            cwd=str(root),
+            execution_timeout=CELL_TIMEOUT_S,
+            progress_bar=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise UserError(f"notebook {notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+    executed.metadata.papermill.update(input_path=notebook.relative_to(root).as_posix(),  # given the notebook itself,
+                                       output_path=target.relative_to(root).as_posix())  # papermill records a copy
     with atomic_path(target) as tmp:
-        try:
-            papermill.execute_notebook(
-                source,
-                str(tmp.with_suffix(".ipynb")),
-                parameters=_parameters(config),
-                kernel_name=KERNEL_NAME,
-                cwd=str(root),
-                execution_timeout=CELL_TIMEOUT_S,
-                progress_bar=False,
-            )
-        except papermill.PapermillExecutionError as exc:
-            raise UserError(f"notebook {notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
-        executed = nbformat.read(tmp.with_suffix(".ipynb"), as_version=4)
-        executed.metadata.papermill["input_path"] = notebook.relative_to(root).as_posix()  # not the whole input
-        nbformat.write(executed, tmp)
-        tmp.with_suffix(".ipynb").unlink()
-        _scrub_paths(tmp, root)
+        tmp.write_text(_scrub_paths(nbformat.writes(executed), root), encoding="utf-8")
     return target
 
 
@@ -93,7 +90,6 @@ def export_notebook(executed: Path, export_dir: Path) -> None:
 def write_provenance(config: Config, figures_dir: Path, root: Path = PROJECT_ROOT) -> None:
     """Record which profile, seed, commit and config produced the figures and tables, and whether the code was
     committed (the files a run writes itself left aside)."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *RUN_OUTPUTS],
                            cwd=root, capture_output=True, text=True)
     write_json(
@@ -101,7 +97,7 @@ def write_provenance(config: Config, figures_dir: Path, root: Path = PROJECT_ROO
         {
             "profile": config.profile,
             "seed": config.seed,
-            "git_commit": commit.stdout.strip() or "unknown",
+            "git_commit": git_commit(root),
             "code_clean": not dirty.stdout.strip(),  # the committed code, apart from what runs write
             "config_hash": config.digest(),
             "date": dt.date.today().isoformat(),
