@@ -65,11 +65,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Evaluate models (and baselines) on a split and write results and the comparison table."""
-    from .evaluation.evaluate import evaluate_models
-
     from dataclasses import replace
 
     from .data.pairs import check_out_dir, read_pairs
+    from .evaluation.evaluate import evaluate_models
 
     config = _config_from_args(args)
     changes = {option: getattr(args, option) for option in ("max_len", "eos_penalty", "no_repeat_ngram")}

@@ -100,18 +100,18 @@ def by_length(stats: np.ndarray, scorer: GainScorer, lengths: list[int], edges: 
 CONSTANT_CANDIDATES = 300
 
 
-def choose_constants(config: Config, results_dir: Path, save: bool = True) -> dict[str, Any]:
+def choose_constants(config: Config, results_dir: Path, save: bool = True, train: list[dict] | None = None) -> dict[str, Any]:
     """The best constant outputs by chrF and by BLEU: a seeded sample of training functions, scored on validation alone.
 
     The choice is kept in `results_dir/constants.json` (`save`) and reused while the seed and the number of
-    candidates match.
+    candidates match. `train`: the training records when the caller has them already.
     """
     path = results_dir / "constants.json"
     if path.is_file():
         saved = read_json(path)
         if saved.get("seed") == config.seed and saved.get("candidates") == CONSTANT_CANDIDATES:
             return saved
-    train = training_records(config)
+    train = training_records(config) if train is None else train
     picked = random.Random(config.seed).sample(range(len(train)), min(CONSTANT_CANDIDATES, len(train)))
     valid = load_records(config, "valid")
     print(f"[evaluate] choosing the best constant outputs: {len(picked)} training functions on {len(valid)} validation pairs")
@@ -131,7 +131,7 @@ def evaluate_baselines(config: Config, records: list[dict], results_dir: Path, s
     train = training_records(config)
     docs, codes = [r["func_documentation_string"] for r in train], [r["func_code_string"] for r in train]
     queries = [r["func_documentation_string"] for r in records]
-    constants = choose_constants(config, results_dir, save)
+    constants = choose_constants(config, results_dir, save, train)
     return {
         "retrieval": [normalise_code(code) for code in RetrievalBaseline.fit(docs, codes).predict(queries)],
         "constant (chrF)": [constants["chrf"]["code"]] * len(records),
