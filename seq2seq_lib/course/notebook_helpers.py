@@ -124,6 +124,16 @@ def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def _test_summaries(profile: str, root: Path) -> tuple[list[dict[str, Any]], bool] | None:
+    """A profile's committed test summaries and whether they are stale (written before the docstring gains, so
+    without chrF); None when the profile has none."""
+    path = root / "results" / profile / "summary_test.json"
+    if not path.is_file():
+        return None
+    summaries = read_json(path)
+    return summaries, any("chrf" not in s["metrics"] for s in summaries)
+
+
 def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.DataFrame:
     """The comparison tables of every profile whose test results have the docstring gains, stacked with a profile column.
 
@@ -131,9 +141,9 @@ def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.Dat
     """
     frames = []
     for profile in profiles:
-        summary = root / "results" / profile / "summary_test.json"
-        if summary.is_file() and profile not in stale_profiles([profile], root):
-            frames.append(metrics_frame(read_json(summary)).assign(profile=profile))
+        entry = _test_summaries(profile, root)
+        if entry is not None and not entry[1]:
+            frames.append(metrics_frame(entry[0]).assign(profile=profile))
     if not frames:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
@@ -142,12 +152,7 @@ def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.Dat
 
 def stale_profiles(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> list[str]:
     """The profiles whose committed test results predate the docstring gains (no chrF in their summaries)."""
-    stale = []
-    for profile in profiles:
-        summary = root / "results" / profile / "summary_test.json"
-        if summary.is_file() and any("chrf" not in s["metrics"] for s in read_json(summary)):
-            stale.append(profile)
-    return stale
+    return [profile for profile in profiles if (entry := _test_summaries(profile, root)) is not None and entry[1]]
 
 
 def position_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
