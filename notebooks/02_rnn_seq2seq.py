@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: -papermill,-execution
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -38,15 +39,18 @@ retrain = False  # True: train this model here instead of loading the trained on
 # %% slideshow={"slide_type": "skip"}
 import os
 import sys
+from pathlib import Path
 
-REPO_URL = "https://github.com/REPLACE-WITH-OWNER/seq2seq-code-generation.git"  # filled in by scripts/set_repo_url.py
-if "google.colab" in sys.modules and not os.path.isdir("/content/seq2seq-code-generation"):
+REPO_URL = "https://github.com/REPLACE-WITH-OWNER/seq2seq-code-generation.git"  # placeholder until the repository is public
+if "google.colab" in sys.modules:  # clone and install once; running the cell again changes nothing
     import subprocess
 
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/seq2seq-code-generation"], check=True)
-    # pip keeps Colab's own torch: the package only asks for torch>=2.1
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/seq2seq-code-generation"], check=True)
-    sys.path.insert(0, "/content/seq2seq-code-generation")
+    clone = Path("/content/seq2seq-code-generation")
+    if not clone.exists():
+        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(clone)], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(clone)], check=True)
+    if str(clone) not in sys.path:
+        sys.path.insert(0, str(clone))
 
 # %% slideshow={"slide_type": "skip"}
 from seq2seq_lib.course.notebook_helpers import setup_notebook

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: -papermill,-execution
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -39,15 +40,18 @@ seed = 1234  # the run's seed: runs/<profile>-seed<seed>/
 # %% slideshow={"slide_type": "skip"}
 import os
 import sys
+from pathlib import Path
 
-REPO_URL = "https://github.com/REPLACE-WITH-OWNER/seq2seq-code-generation.git"  # filled in by scripts/set_repo_url.py
-if "google.colab" in sys.modules and not os.path.isdir("/content/seq2seq-code-generation"):
+REPO_URL = "https://github.com/REPLACE-WITH-OWNER/seq2seq-code-generation.git"  # placeholder until the repository is public
+if "google.colab" in sys.modules:  # clone and install once; running the cell again changes nothing
     import subprocess
 
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/seq2seq-code-generation"], check=True)
-    # pip keeps Colab's own torch: the package only asks for torch>=2.1
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/seq2seq-code-generation"], check=True)
-    sys.path.insert(0, "/content/seq2seq-code-generation")
+    clone = Path("/content/seq2seq-code-generation")
+    if not clone.exists():
+        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(clone)], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(clone)], check=True)
+    if str(clone) not in sys.path:
+        sys.path.insert(0, str(clone))
 
 # %% slideshow={"slide_type": "skip"}
 from seq2seq_lib.course.notebook_helpers import setup_notebook
@@ -77,7 +81,6 @@ from seq2seq_lib.course.notebook_helpers import (
     position_frame,
     profiles_frame,
     significance_frame,
-    stale_profiles,
 )
 from seq2seq_lib.course.plots import plot_by_length
 from seq2seq_lib.course.visualize import plot_learning_curves
@@ -161,16 +164,12 @@ display(ctx.table(position_frame(summaries), "05_loss_by_position"))
 # ### Every profile side by side
 #
 # The same table for each profile that has been run on this machine or shipped with the project
-# (`results/<profile>/`), same test split, same metrics. Results written before the docstring gain
-# existed are left out and named.
+# (`results/<profile>/`), same test split, same metrics.
 
 # %% slideshow={"slide_type": "fragment"}
 every_profile = profiles_frame(["quick", "full"])
-stale = stale_profiles(["quick", "full"])
-if stale:
-    print(f"Left out, measured before the docstring gain existed: {', '.join(stale)} (run ./run_all.sh <profile> again).")
 if every_profile.empty:
-    print("No profile has test results with docstring gains yet: run ./run_all.sh")
+    print("No profile has test results yet: run ./run_all.sh")
 else:
     display(ctx.table(every_profile, "05_profiles"))
 
@@ -289,33 +288,17 @@ display(HTML(examples_html(examples, max_lines=12)))
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Ablation: which choices mattered
 #
-# These tables were measured by validation BLEU, before the docstring gain existed; the decoding
-# each model now uses was chosen again by the gain (the conclusions below list it). Each row changes one thing against the quick profile and is scored on the validation split (what
-# the choices were made on) and once on the test split (never used to choose). `ablation.md` holds
-# the training changes, measured on a one-epoch budget so that each row fits a laptop session;
-# `ablation_training.md` later training changes at two epochs; `ablation_decoding.md` the decoding
-# changes, measured on the trained quick model of the time. Those three were measured while training
-# kept only functions of at most 120 code pieces; `ablation_length.md` measures that limit with the
-# full 7 epochs, and the quick profile now trains on functions of up to 200 pieces;
-# `ablation_decoding_200.md` measures decoding choices again on that 200-piece quick model, and
-# `ablation_length_target.md` the length targets the quick profile now decodes with,
-# `ablation_syntax_guard.md` the syntax guard, `ablation_target_scale.md` aiming at 1.2 times the
-# predicted length as well, and `ablation_schedule.md` a cosine learning-rate schedule over the quick
-# profile's 7 epochs. `ablation_training_seeds.md` measures training changes again at the full 7 epochs
-# with two seeds per row (the mean, then each seed), because one run's validation BLEU moves by about
-# 0.7 from seed to seed; `ablation_weight_average.md` a moving average of the weights (one seed),
-# and `ablation_copy.md` and `ablation_copy_seeds.md` copying docstring words into the code (seed 1234,
-# then seeds 1 and 2), which the quick profile does since; every earlier table was measured without it.
-# `ablation_epochs.md` trains that model 12 epochs instead of 7, as the full profile does, and
-# `ablation_beam.md` and `ablation_beam_seeds.md` decode it with beam search instead of greedily (seed
-# 1234, then three seeds; no training), which the quick profile does since. Rows that did not help stay
-# in the tables.
+# Each row below changed one thing against the quick profile of its time and was scored on the
+# validation split (what the choices were made on). They were measured by validation BLEU, before the
+# docstring gain existed; the decoding each model now uses was chosen again by the gain (the
+# conclusions below list it). The link opens the row's own table, with its settings, seeds and test
+# scores; rows that did not help stay in the tables. `docs/EXPERIMENTS.md` tells the story.
 
 # %% slideshow={"slide_type": "fragment"}
-tables = sorted(paths.results_dir.glob("ablation*.md"))
-for table in tables:
-    display(Markdown(f"**{table.name}**\n\n" + table.read_text(encoding="utf-8")))
-if not tables:
+summary_table = paths.results_dir / "ablation_summary.md"
+if summary_table.is_file():
+    display(Markdown(summary_table.read_text(encoding="utf-8")))
+else:
     print(f"No ablation table yet: run `python -m seq2seq_lib ablate` ({ctx.relative(paths.results_dir)}).")
 
 # %% [markdown] slideshow={"slide_type": "slide"}

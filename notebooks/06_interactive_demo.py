@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: -papermill,-execution
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -13,7 +14,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] papermill={"duration": 0.003574, "end_time": "2026-12-03T12:23:58.060409+00:00", "exception": false, "start_time": "2026-12-03T12:23:58.056835+00:00", "status": "completed"}
+# %% [markdown]
 # # 6. Interactive demo: docstring in, code out
 #
 # In this notebook you **type a docstring and watch the models write code for it**. You will:
@@ -35,32 +36,30 @@
 # `lines` next to a generated identifier piece `lines` is a copy; a row of even, dull colour means
 # the model did not rely on any particular word (typical for `(`, `:` and indentation).
 
-# %% papermill={"duration": 0.01317, "end_time": "2026-12-03T12:23:58.077314+00:00", "exception": false, "start_time": "2026-12-03T12:23:58.064144+00:00", "status": "completed"} tags=["parameters"]
+# %% tags=["parameters"]
 profile = "quick"  # smoke, quick or full: whose trained models to use
 seed = 1234  # the training run's seed (runs/<profile>-seed<seed>/)
 
-# %% papermill={"duration": 0.008934, "end_time": "2026-12-03T12:23:58.090319+00:00", "exception": false, "start_time": "2026-12-03T12:23:58.081385+00:00", "status": "completed"} tags=["injected-parameters"]
-# Parameters
-profile = "quick"
-seed = 1234
-
-
-# %% [markdown] papermill={"duration": 0.003361, "end_time": "2026-12-03T12:23:58.098599+00:00", "exception": false, "start_time": "2026-12-03T12:23:58.095238+00:00", "status": "completed"}
+# %% [markdown]
 # **On Google Colab** the next cell clones the project and installs it (Colab's preinstalled torch is
 # kept: the package only asks for `torch>=2.1`). Elsewhere it does nothing.
 
-# %% papermill={"duration": 0.011613, "end_time": "2026-12-03T12:23:58.113577+00:00", "exception": false, "start_time": "2026-12-03T12:23:58.101964+00:00", "status": "completed"}
+# %%
 import sys
+from pathlib import Path
 
 REPO_URL = "https://github.com/REPLACE-WITH-OWNER/seq2seq-code-generation.git"  # placeholder until the repository is public
-if "google.colab" in sys.modules:
+if "google.colab" in sys.modules:  # clone and install once; running the cell again changes nothing
     import subprocess
 
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/seq2seq-code-generation"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/seq2seq-code-generation"], check=True)
-    sys.path.insert(0, "/content/seq2seq-code-generation")
+    clone = Path("/content/seq2seq-code-generation")
+    if not clone.exists():
+        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(clone)], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(clone)], check=True)
+    if str(clone) not in sys.path:
+        sys.path.insert(0, str(clone))
 
-# %% papermill={"duration": 3.914613, "end_time": "2026-12-03T12:24:02.031997+00:00", "exception": false, "start_time": "2026-12-03T12:23:58.117384+00:00", "status": "completed"}
+# %%
 # %matplotlib inline
 import os
 from functools import partial
@@ -75,13 +74,13 @@ from seq2seq_lib.course.visualize import plot_attention
 
 os.chdir(PROJECT_ROOT)  # relative paths (runs/, weights/, figures/) are the project's
 
-# %% [markdown] papermill={"duration": 0.003338, "end_time": "2026-12-03T12:24:02.038974+00:00", "exception": false, "start_time": "2026-12-03T12:24:02.035636+00:00", "status": "completed"}
+# %% [markdown]
 # ## One example
 #
 # The attention model with beam search (beam width 5). The printed time is for tokenizing, the beam
 # search and detokenizing, on the CPU.
 
-# %% papermill={"duration": 1.863042, "end_time": "2026-12-03T12:24:03.905538+00:00", "exception": false, "start_time": "2026-12-03T12:24:02.042496+00:00", "status": "completed"}
+# %%
 docstring = "Return the number of lines in a text file, ignoring empty lines."
 try:
     result = generate_code(docstring, model_name="attention", beam_width=5, profile=profile, seed=seed)
@@ -92,7 +91,7 @@ else:
     display(Code(result.code, language="python"))
     display(plot_attention(result.attention, result.src_tokens, result.tgt_tokens, "Attention of the example"))
 
-# %% [markdown] papermill={"duration": 0.003976, "end_time": "2026-12-03T12:24:03.913555+00:00", "exception": false, "start_time": "2026-12-03T12:24:03.909579+00:00", "status": "completed"}
+# %% [markdown]
 # ## Try it yourself
 #
 # Type a docstring, pick a model and a beam width, and press **Generate**. The code appears below the
@@ -103,10 +102,10 @@ else:
 # * a docstring that names a variable (`Return the path of the config file`): is `path` or `config` copied?
 # * a long, two-sentence docstring: where does the attention go once the docstring is longer?
 
-# %% papermill={"duration": 0.038952, "end_time": "2026-12-03T12:24:03.956026+00:00", "exception": false, "start_time": "2026-12-03T12:24:03.917074+00:00", "status": "completed"}
+# %%
 build_demo(partial(generate_code, profile=profile, seed=seed))
 
-# %% [markdown] papermill={"duration": 0.005997, "end_time": "2026-12-03T12:24:03.968441+00:00", "exception": false, "start_time": "2026-12-03T12:24:03.962444+00:00", "status": "completed"}
+# %% [markdown]
 # Viewing this notebook on GitHub (or in an export) where widgets cannot run? This is what the demo
 # looks like in a browser (an HTML image tag: Voila cannot inline Markdown images from outside the
 # notebook's folder):

@@ -140,9 +140,9 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     """One change at a time against a profile; writes results/<profile>/ablation.md."""
     from pathlib import Path
 
-    from .lab.ablation import run_ablation
+    from .lab.ablation import run_ablation, write_ablation_summary
 
-    print(run_ablation(Path(args.spec), stage=args.stage, jobs=args.jobs))
+    print(write_ablation_summary() if args.summary else run_ablation(Path(args.spec), stage=args.stage, jobs=args.jobs))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--stage", default="all", choices=("all", "train", "score"),
                         help="train: only train the rows (e.g. on a GPU machine); score: only score trained rows")
     ablate.add_argument("--jobs", type=int, default=1, help="rows trained at once by --stage train (one process each)")
+    ablate.add_argument("--summary", action="store_true", help="only write results/quick/ablation_summary.md from the tables")
     ablate.set_defaults(func=cmd_ablate)
 
     run_all = commands.add_parser("run-all", help="corpus, training, evaluation, notebooks")

@@ -5,7 +5,7 @@ import shutil
 import pytest
 import yaml
 
-from seq2seq_lib.lab.ablation import format_row, run_ablation, variant_config
+from seq2seq_lib.lab.ablation import ablation_summary, format_row, run_ablation, variant_config
 from seq2seq_lib.training.checkpoints import read_checkpoint
 from seq2seq_lib.config import PROJECT_ROOT, TrainingConfig
 from seq2seq_lib.errors import UserError
@@ -113,3 +113,24 @@ def test_only_finished_runs_are_scored():
     assert finished(losses(4, 3, 2, 2.5, 2.4), seven)  # stopped early: two epochs without a lower loss
     assert not finished(losses(4, 3, 2, 2.5), seven)  # interrupted
     assert not finished([], seven)
+
+
+def test_ablation_summary_puts_every_change_beside_its_tables_baseline(tmp_path):
+    (tmp_path / "ablation_a.md").write_text("Header.\n\n| change | valid chrF | test chrF |\n|---|---|---|\n"
+                                            "| baseline | 15.00 | 14.00 |\n| wider | 15.50 (15.20 / 15.80) | 14.50 |\n")
+    (tmp_path / "ablation_summary.md").write_text("| change | ignored |\n")
+    decisions = tmp_path / "decisions.yaml"
+    decisions.write_text('ablation_a.md:\n  wider: "yes"\n')
+    lines = ablation_summary(tmp_path, decisions).splitlines()
+    assert lines[0] == "| change | valid chrF | adopted | table |"
+    assert lines[2:] == ["| wider | 15.50 (baseline 15.00) | yes | [ablation_a.md](ablation_a.md) |"]
+    decisions.write_text("ablation_a.md: {}\n")
+    with pytest.raises(UserError, match="'wider' \\(ablation_a.md\\) was adopted"):
+        ablation_summary(tmp_path, decisions)
+
+
+def test_committed_ablation_summary_is_current():
+    results = PROJECT_ROOT / "results" / "quick"
+    table = ablation_summary(results, results / "ablation_decisions.yaml")
+    assert table in (results / "ablation_summary.md").read_text(encoding="utf-8"), (
+        "run python -m seq2seq_lib ablate --summary")

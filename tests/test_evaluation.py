@@ -38,6 +38,9 @@ def test_smoke_evaluation_results(smoke_run):
         low, high = result["ci95"]["bleu"]
         assert low <= result["metrics"]["bleu"] <= high
         assert sum(row["count"] for row in result["by_code_length"]) == len(test_records)
+        for row in result["by_docstring_length"]:
+            low, high = row["ci95"]["chrf_gain"]
+            assert low <= row["chrf_gain"] <= high, row
         assert result["metrics"]["compiles"] == pytest.approx(metrics.compile_rate(generated))
         for metric in ("chrf", "chrf_gain"):
             low, high = result["ci95"][metric]

@@ -4,6 +4,7 @@ import importlib.util
 import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from seq2seq_lib.config import PROJECT_ROOT
 from seq2seq_lib.paths import run_paths
 from seq2seq_lib.course.notebook_helpers import coverage_curve, describe_training, pick_examples
-from seq2seq_lib.course.notebooks import course_notebooks, execute_notebooks
+from seq2seq_lib.course.notebooks import MATHJAX_URL, course_notebooks, execute_notebooks, export_notebook
 
 COURSE = ("01_data_exploration.ipynb", "02_rnn_seq2seq.ipynb", "03_lstm_seq2seq.ipynb", "04_attention_seq2seq.ipynb",
           "05_comparison.ipynb")
@@ -95,12 +96,50 @@ def test_papermill_injects_only_what_differs_from_the_notebook_defaults():
     assert _parameters(load_config(profile_config_path("quick"), {"seed": 7})) == {"profile": "quick", "seed": 7}
 
 
+@pytest.mark.parametrize("filename", [*COURSE, "06_interactive_demo.ipynb"])
+def test_colab_cell_clones_once_and_can_run_again(filename, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import types
+
+    cell = next(c.source for c in nbformat.read(PROJECT_ROOT / "notebooks" / filename, as_version=4).cells
+                if c.cell_type == "code" and 'if "google.colab" in sys.modules' in c.source)
+    clone = tmp_path / "seq2seq-code-generation"
+    calls = []
+
+    def fake_run(args, check):
+        calls.append(args[:2])
+        if args[:2] == ["git", "clone"]:
+            Path(args[-1]).mkdir()
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    source = cell.replace("/content/seq2seq-code-generation", str(clone))
+    exec(source, {})
+    exec(source, {})  # a second run, as when a student re-runs the cell
+    assert calls == [["git", "clone"], [sys.executable, "-m"]], "clone and install exactly once"
+    assert sys.path.count(str(clone)) == 1
+
+
 def test_set_repo_url_parses_slugs_and_urls():
     module = _load_script("set_repo_url")
     assert module.parse_slug("https://github.com/someone/seq2seq.git") == "someone/seq2seq"
     assert module.parse_slug("someone/seq2seq") == "someone/seq2seq"
     with pytest.raises(SystemExit):
         module.parse_slug("not a repository")
+
+
+def test_set_repo_url_reads_the_git_remote(monkeypatch):
+    import subprocess
+
+    module = _load_script("set_repo_url")
+    remote = subprocess.CompletedProcess([], 0, stdout="git@github.com:someone/seq2seq.git\n")
+    monkeypatch.setattr(module.subprocess, "run", lambda *args, **kwargs: remote)
+    assert module.remote_slug() == "someone/seq2seq"
+    monkeypatch.setattr(module.subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess([], 2, stdout=""))
+    with pytest.raises(SystemExit, match="no git remote"):
+        module.remote_slug()
 
 
 def test_coverage_curve_counts_test_occurrences():
@@ -155,3 +194,13 @@ def test_every_badge_and_clone_url_names_the_same_repository():
     assert len(slugs) == 1, f"badges and clone URLs disagree: {sorted(slugs)}"
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert "urlpath=voila%2Frender%2Fnotebooks%2F06_interactive_demo.ipynb" in readme  # Binder opens the demo as an app
+
+
+def test_exports_render_equations_with_the_mathjax_beside_them(tmp_path):
+    notebook = tmp_path / "equation.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$$h_t = \\tanh(W x_t)$$")]), notebook)
+    export_notebook(notebook, tmp_path / "exports")
+    for name in ("equation.html", "equation.slides.html"):
+        html = (tmp_path / "exports" / name).read_text(encoding="utf-8")
+        assert MATHJAX_URL in html and "libs/mathjax" not in html, "the export loads MathJax from its own folder"
+    assert (tmp_path / "exports" / MATHJAX_URL.split("?")[0]).is_file()

@@ -111,3 +111,16 @@ def test_output_lengths_are_bin_means_against_the_diagonal():
     assert _texts(fig)["titles"] == ["length model", "generated code"]
     assert second.get_xlabel() == "reference length, code tokens" and second.get_xscale() == "log"
     assert len(plots.plot_output_lengths({"rnn": short_then_long}).get_axes()) == 1
+
+
+def test_plot_by_length_draws_each_buckets_interval():
+    rows = {"attention": [{"bucket": "<10", "count": 40, "chrf_gain": 3.0, "ci95": {"chrf_gain": [2.0, 4.5]}},
+                          {"bucket": ">=10", "count": 9, "chrf_gain": 1.0, "ci95": {"chrf_gain": [-1.0, 3.0]}}],
+            "rnn": [{"bucket": "<10", "count": 40, "chrf_gain": 0.5, "ci95": {"chrf_gain": [0.0, 1.0]}}]}
+    fig = plots.plot_by_length(rows)
+    ax = fig.get_axes()[0]
+    bars = [c for c in ax.containers if hasattr(c, "errorbar")]
+    assert [len(c.patches) for c in bars] == [2, 2]  # the rnn has no ">=10" row: an empty bar, no whisker
+    whiskers = bars[0].errorbar.lines[2][0].get_segments()
+    assert [(seg[0][1], seg[1][1]) for seg in whiskers] == [(2.0, 4.5), (-1.0, 3.0)]
+    assert _texts(fig)["xticks"] == ["<10\n(n=40)", ">=10\n(n=9)"]

@@ -124,35 +124,14 @@ def metrics_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _test_summaries(profile: str, root: Path) -> tuple[list[dict[str, Any]], bool] | None:
-    """A profile's committed test summaries and whether they are stale (written before the docstring gains, so
-    without chrF); None when the profile has none."""
-    path = root / "results" / profile / "summary_test.json"
-    if not path.is_file():
-        return None
-    summaries = read_json(path)
-    return summaries, any("chrf" not in s["metrics"] for s in summaries)
-
-
 def profiles_frame(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> pd.DataFrame:
-    """The comparison tables of every profile whose test results have the docstring gains, stacked with a profile column.
-
-    Results written before the gains existed are left out (`stale_profiles` names them).
-    """
-    frames = []
-    for profile in profiles:
-        entry = _test_summaries(profile, root)
-        if entry is not None and not entry[1]:
-            frames.append(metrics_frame(entry[0]).assign(profile=profile))
+    """The comparison tables of every profile with committed test results, stacked with a profile column."""
+    frames = [metrics_frame(read_json(path)).assign(profile=profile) for profile in profiles
+              if (path := root / "results" / profile / "summary_test.json").is_file()]
     if not frames:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
     return frame[["profile", *frame.columns.drop("profile")]]
-
-
-def stale_profiles(profiles: Sequence[str], root: Path = PROJECT_ROOT) -> list[str]:
-    """The profiles whose committed test results predate the docstring gains (no chrF in their summaries)."""
-    return [profile for profile in profiles if (entry := _test_summaries(profile, root)) is not None and entry[1]]
 
 
 def position_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:

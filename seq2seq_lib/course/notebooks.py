@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ KERNEL_NAME = "python3"
 NOTEBOOK_DEFAULTS = {"profile": "quick", "seed": 1234}  # the values of every notebook's parameters cell
 RUN_OUTPUTS = tuple(f":!{p}" for p in ("notebooks", "figures", "results", "exports", "weights", "README.md"))
 CELL_TIMEOUT_S = 1800
+MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"  # the copy beside the exports
 
 
 def course_notebooks(root: Path = PROJECT_ROOT) -> list[Path]:
@@ -78,10 +80,17 @@ def execute_notebook(notebook: Path, config: Config, out_dir: Path, root: Path =
 
 
 def export_notebook(executed: Path, export_dir: Path) -> None:
-    """Export an executed notebook to HTML and to reveal.js slides (for presenting without a kernel)."""
+    """Export an executed notebook to HTML and to reveal.js slides (for presenting without a kernel), with a copy of
+    MathJax beside them so that the equations render offline."""
+    import jupyter_server_mathjax
+
+    mathjax = export_dir / "mathjax"
+    if not (mathjax / "MathJax.js").is_file():
+        shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", mathjax, dirs_exist_ok=True)
     for fmt in ("html", "slides"):
         subprocess.run(
-            [sys.executable, "-m", "nbconvert", "--to", fmt, "--output-dir", str(export_dir), str(executed)],
+            [sys.executable, "-m", "nbconvert", "--to", fmt, "--output-dir", str(export_dir), str(executed),
+             f"--HTMLExporter.mathjax_url={MATHJAX_URL}"],
             check=True,
             capture_output=True,
         )

@@ -233,7 +233,8 @@ def plot_by_length(
     breakdowns: Mapping[str, Sequence[Mapping[str, Any]]], metric: str = "chrf_gain",
     xlabel: str = "docstring length (tokens)", title: str = "Length-matched chrF gain by docstring length",
 ) -> Figure:
-    """Grouped bars of a metric per length bucket, one colour per system (rows: bucket, count, metric)."""
+    """Grouped bars of a metric per length bucket with their 95% intervals, one colour per system
+    (rows: bucket, count, metric, ci95)."""
     buckets = list(dict.fromkeys(row["bucket"] for rows in breakdowns.values() for row in rows))
     fig = new_figure(max(9.0, 2.2 * len(buckets) + 5), 5.5)
     with matplotlib.rc_context(STYLE):
@@ -242,13 +243,17 @@ def plot_by_length(
         for i, (system, rows) in enumerate(breakdowns.items()):
             by_bucket = {row["bucket"]: row for row in rows}
             xs = [b + (i - (len(breakdowns) - 1) / 2) * width for b in range(len(buckets))]
-            ax.bar(xs, [by_bucket[b][metric] if b in by_bucket else 0.0 for b in buckets], width * 0.95, label=system)
+            values = [by_bucket[b][metric] if b in by_bucket else 0.0 for b in buckets]
+            low, high = zip(*(by_bucket[b].get("ci95", {}).get(metric, [v, v]) if b in by_bucket else [v, v]
+                              for b, v in zip(buckets, values)))
+            errors = [[v - lo for v, lo in zip(values, low)], [hi - v for v, hi in zip(values, high)]]  # (2, buckets)
+            ax.bar(xs, values, width * 0.95, yerr=errors, capsize=2, label=system)
         counts = {b: max(row["count"] for rows in breakdowns.values() for row in rows if row["bucket"] == b) for b in buckets}
         ax.set_xticks(range(len(buckets)), [f"{b}\n(n={counts[b]})" for b in buckets])
         ax.set_xlabel(xlabel)
         ax.set_ylabel(METRIC_AXIS_LABELS.get(metric, (metric, 1.0, metric))[2])
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_title(title)
+        ax.set_title(f"{title}\n(whiskers: 95% bootstrap intervals)")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, never over them
     return fig

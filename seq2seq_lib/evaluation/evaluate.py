@@ -77,15 +77,16 @@ def score(hypotheses: list[str], records: list[dict], scorer: GainScorer, seed: 
     return {
         "metrics": result,
         "ci95": scorer.intervals(stats, BOOTSTRAP_RESAMPLES, seed, names=INTERVALS),
-        "by_docstring_length": by_length(stats, scorer, [e["doc_len"] for e in per_example], DOC_LENGTH_EDGES),
-        "by_code_length": by_length(stats, scorer, [e["ref_len"] for e in per_example], CODE_LENGTH_EDGES),
+        "by_docstring_length": by_length(stats, scorer, [e["doc_len"] for e in per_example], DOC_LENGTH_EDGES, seed),
+        "by_code_length": by_length(stats, scorer, [e["ref_len"] for e in per_example], CODE_LENGTH_EDGES, seed),
         "per_example": per_example,
         "stats": stats,
     }
 
 
-def by_length(stats: np.ndarray, scorer: GainScorer, lengths: list[int], edges: tuple[int, ...]) -> list[dict[str, Any]]:
-    """chrF and its length-matched gain per length bucket (the examples' own rows of statistics); empty buckets left out."""
+def by_length(stats: np.ndarray, scorer: GainScorer, lengths: list[int], edges: tuple[int, ...], seed: int) -> list[dict[str, Any]]:
+    """chrF and its length-matched gain per length bucket, with 95% bootstrap intervals over the bucket's examples
+    (their own rows of statistics); empty buckets left out."""
     buckets = metrics.length_buckets(lengths, edges)
     rows = []
     for bucket in range(len(edges) + 1):
@@ -93,7 +94,8 @@ def by_length(stats: np.ndarray, scorer: GainScorer, lengths: list[int], edges: 
         if len(part):
             sums = part.sum(axis=0)
             rows.append({"bucket": metrics.bucket_label(bucket, edges), "count": len(part),
-                         **{name: float(scorer.metrics[name](sums, len(part))) for name in ("chrf", "chrf_gain")}})
+                         **{name: float(scorer.metrics[name](sums, len(part))) for name in ("chrf", "chrf_gain")},
+                         "ci95": scorer.intervals(part, BOOTSTRAP_RESAMPLES, seed)})
     return rows
 
 

@@ -183,3 +183,38 @@ def run_ablation(spec_path: Path = PROJECT_ROOT / "configs" / "ablations.yaml", 
         )
         write_text(out, header + table)  # rewritten after each row, so a stopped run keeps what finished
     return table
+
+
+def _table_rows(path: Path) -> tuple[str, list[tuple[str, str]]]:
+    """The validation column's name and (change, validation score) of each row of an ablation table."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    cells = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
+    return cells[0][1], [(row[0], row[1].split(" (")[0]) for row in cells[1:]]
+
+
+def ablation_summary(results_dir: Path, decisions_file: Path) -> str:
+    """One table over every ablation table of a folder: each change, its validation score beside its table's
+    baseline (the first row), whether the profile adopted it (from `decisions_file`), and the table's name."""
+    decisions = yaml.safe_load(decisions_file.read_text(encoding="utf-8"))
+    rows = []
+    for path in sorted(results_dir.glob("ablation*.md")):
+        if path.name == "ablation_summary.md":
+            continue
+        metric, ((_, baseline), *changes) = _table_rows(path)
+        for change, score in changes:
+            adopted = decisions.get(path.name, {}).get(change)
+            if adopted is None:
+                raise UserError(f"{decisions_file.name} does not say whether '{change}' ({path.name}) was adopted; add it")
+            rows.append({"change": change, metric: f"{score} (baseline {baseline})", "adopted": adopted,
+                         "table": f"[{path.name}]({path.name})"})
+    return format_markdown(rows)
+
+
+def write_ablation_summary(results_dir: Path = PROJECT_ROOT / "results" / "quick") -> str:
+    """Write `ablation_summary.md` beside the ablation tables, from them and `ablation_decisions.yaml`."""
+    table = ablation_summary(results_dir, results_dir / "ablation_decisions.yaml")
+    header = ("Every ablation of the quick profile, one row per change: its validation score beside the baseline "
+              "of its own table (the profile of the time), and whether the profile adopted it. Each table "
+              "names its settings, seeds and test scores.\n\n")
+    write_text(results_dir / "ablation_summary.md", header + table)
+    return table
