@@ -232,6 +232,9 @@ display(HTML(random_examples(ctx, MODEL, results, baselines)))
 # one row per generated code token, one column per docstring token, brighter = more weight. A bright
 # cell under a docstring word next to an identifier piece of the same word is a copy; rows spread
 # evenly over the docstring belong to tokens (such as `(` or `<newline>`) that need no particular word.
+# Much of the weight often goes to the last column, `<eos>`: the encoder's forward pass has read the whole
+# docstring by then, so that column is a summary of it, which the decoder consults when no single word
+# is what it needs. Long outputs show their first 40 rows, so that every label stays readable.
 
 # %% slideshow={"slide_type": "fragment"}
 # the test pairs as the results file holds them, so no corpus is needed

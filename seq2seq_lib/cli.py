@@ -116,10 +116,10 @@ def cmd_visualize(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """Benchmark against plain tutorial-style reference models."""
-    from .lab.bench import run_benchmark
+    """Benchmark the profile's models against plain tutorial-style references; prints the report."""
+    from .lab.bench import markdown_report, run_benchmark
 
-    run_benchmark(quick=args.quick, out_dir=args.out)
+    print(markdown_report(run_benchmark(quick=args.quick, out_dir=args.out, num_threads=args.threads, strict=args.strict)))
 
 
 def cmd_run_all(args: argparse.Namespace) -> None:
@@ -194,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     visualize.set_defaults(func=cmd_visualize)
 
     bench = commands.add_parser("bench", help="speed against plain reference implementations")
-    bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    bench.add_argument("--quick", action="store_true", help="a shorter run (a few minutes)")
     bench.add_argument("--out", default="results/bench", help="where the JSON and Markdown go")
+    bench.add_argument("--threads", type=int, default=1, help="torch threads (the demo's and one evaluation worker's)")
+    bench.add_argument("--strict", action="store_true", help="refuse to run on a busy machine instead of warning")
     bench.set_defaults(func=cmd_bench)
 
     seeds = commands.add_parser("seeds", help="the spread of the results over several seeds")

@@ -14,9 +14,12 @@ import torch
 
 from torch import Tensor, nn
 
+from types import SimpleNamespace
+
+from seq2seq_lib.config import PROJECT_ROOT, DecodingConfig
+from seq2seq_lib.decoding.search import decode
 from seq2seq_lib.lab import bench
 from seq2seq_lib.lab.bench import NO_EOS, TINY_DIMS, pair, run_benchmark, synthetic_batches
-from seq2seq_lib.io_utils import write_jsonl_gz
 from seq2seq_lib.training.losses import sequence_loss
 from seq2seq_lib.models import MODEL_NAMES, Seq2Seq
 from seq2seq_lib.lab.reference_models import reference_beam, reference_greedy
@@ -31,43 +34,61 @@ def batch():
     return synthetic_batches(TINY_DIMS, 1, seed=0)[0]
 
 
-def tiny_corpus(directory: Path) -> Path:
-    """A train split of 300 records with varied docstring / code token counts."""
-    records = [
-        {"func_documentation_tokens": ["w"] * (3 + i % 30), "func_code_tokens": ["t"] * (10 + (7 * i) % 100)}
-        for i in range(300)
-    ]
-    write_jsonl_gz(directory / "train.jsonl.gz", records)
-    return directory
+def forced_search(model: Seq2Seq, src: Tensor, lengths: Tensor, method: str, max_len: int, beam_width: int = 5):
+    """Our greedy or beam search with <eos> forbidden until max_len pieces (a length target of max_len and an <eos>
+    penalty no hypothesis survives): untrained models then decode exactly as long as the references."""
+    options = DecodingConfig(method=method, beam_width=beam_width, max_len=max_len, no_repeat_ngram=0, eos_penalty=1e9,
+                             length_target=True, target_scale=1.0, syntax_guard=False)
+    at_least = SimpleNamespace(length_model=SimpleNamespace(predict=lambda src, _: torch.full((src.size(0),), float(max_len))))
+    return decode(model, src, lengths, options, at_least)
 
 
-def test_tiny_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
+def test_tiny_benchmark_times_the_recipe_and_writes_json_and_markdown(tmp_path: Path) -> None:
     out = tmp_path / "bench"
-    results = run_benchmark(quick=True, out_dir=str(out), tiny=True, corpus_dir=str(tiny_corpus(tmp_path)))
+    results = run_benchmark(quick=True, out_dir=str(out), tiny=True, corpus_dir=str(PROJECT_ROOT / "data" / "sample"))
     saved = json.loads((out / "bench.json").read_text())
-    assert set(saved) == {"padding", "dims", "experiments", "memory", "targets", "meta"}
-    assert saved["meta"]["mode"] == "tiny" and saved["meta"]["batch_size"] == 64
-    models = saved["dims"]["tiny"]["models"]
-    assert set(models) == set(MODEL_NAMES)
-    for figures in models.values():
-        assert {"train", "projection_share", "greedy", "beam", "demo"} <= set(figures)
-        train = figures["train"]
-        assert set(train) == {
+    assert set(saved) == {"padding", "models", "demo", "experiments", "memory", "targets", "meta"}
+    meta = saved["meta"]
+    assert meta["mode"] == "tiny" and meta["plan"]["repeats"] == 1 and meta["git_commit"]
+    assert meta["decoding"]["syntax_guard"] and meta["decoding"]["length_target"]  # the profile's search options
+    assert set(meta["checkpoints"]) == set(MODEL_NAMES) and isinstance(meta["busy"], bool)
+    assert set(saved["models"]) == set(MODEL_NAMES)
+    for figures in saved["models"].values():
+        assert set(figures["train"]) == {
             "tokens", "batches", "ours_tok_s", "ours_cpu_tok_s", "ref_tok_s", "ref_cpu_tok_s", "ratio", "ratio_cpu"
         }
         assert {"step_s", "projection_s", "share"} == set(figures["projection_share"])
-        assert {"ours_sent_s", "ref_sent_s", "ratio"} <= set(figures["greedy"]) | set(figures["beam"])
-        assert figures["demo"]["output_tokens"] >= figures["demo"]["min_len"]
-        assert figures["train"]["ratio"] > 0 and figures["greedy"]["ratio"] > 0
+        for search in ("greedy", "beam"):
+            assert figures[search]["ratio"] > 0 and figures[search]["ratio_cpu"] > 0
+            assert figures[search]["max_len"] == 12 and 0 < figures[search]["ours_pieces"] <= 12 * figures[search]["sentences"]
+        assert figures["train"]["tokens"] > 0 and figures["train"]["ratio"] > 0
+    demo = saved["demo"]
+    assert demo["max_len"] == 12 and 0 < demo["output_pieces"] <= 12 and demo["ours_ms"] > 0
     assert 0.0 <= saved["padding"]["bucketed"] < saved["padding"]["random"] < 1.0
-    assert {"threads", "output_layer", "decode_grad_mode"} <= set(saved["experiments"])
     assert {"full_s", "non_pad_rows_s", "fused_chunked_s", "adaptive_s", "fused_chunked_speedup"} <= set(
         saved["experiments"]["output_layer"]
     )
     assert saved["memory"]["max_rss_mb"] > 0
-    assert results["targets"] == saved["targets"]
+    assert results["targets"] == saved["targets"] and set(saved["targets"]["train_ratio_ge_3"]) == set(MODEL_NAMES)
     report = (out / "bench.md").read_text()
-    assert "| tiny | attention |" in report and "with fused loss" not in report
+    assert "| attention |" in report and "Demo (attention, beam 5, at most 12 pieces" in report
+
+
+def test_a_busy_machine_is_refused_when_strict(tmp_path: Path, monkeypatch) -> None:
+    from seq2seq_lib.errors import UserError
+
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    with pytest.raises(UserError, match="the machine is busy"):
+        run_benchmark(quick=True, out_dir=str(tmp_path), tiny=True, strict=True)
+    assert not (tmp_path / "bench.json").exists()
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_tied_output_layer_becomes_an_untied_reference_of_the_same_function(name: str, batch) -> None:
+    model, reference = pair(name, TINY_DIMS, torch.device("cpu"), seed=0, tie=True)
+    assert model.output.proj.weight is model.tgt_embed.weight
+    ours = model(batch.src, batch.src_lengths, batch.tgt_in).logits  # (B, T, V)
+    torch.testing.assert_close(reference(batch.src, batch.src_lengths, batch.tgt_in), ours, atol=1e-5, rtol=1e-4)
 
 
 def reference_grads_by_our_names(name: str, model: Seq2Seq, reference: nn.Module) -> dict[str, Tensor]:
@@ -136,7 +157,7 @@ def test_reference_decoding_matches_ours(name: str, batch) -> None:
     with torch.inference_mode():
         ref_greedy = reference_greedy(reference, src, lengths, 12, eos_id=NO_EOS)
         ref_beam = reference_beam(reference, src, lengths, 3, 8, min_len=8)
-    assert bench.search(model, src, lengths, "greedy", 12, 12).tokens == ref_greedy
+    assert forced_search(model, src, lengths, "greedy", 12).tokens == ref_greedy
     assert all(len(tokens) == 12 for tokens in ref_greedy)
     # with <eos> forbidden until max_len, both beams keep the hypothesis of the highest log-probability
-    assert bench.search(model, src, lengths, "beam", 8, 8, beam_width=3).tokens == ref_beam
+    assert forced_search(model, src, lengths, "beam", 8, beam_width=3).tokens == ref_beam

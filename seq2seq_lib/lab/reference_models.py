@@ -4,8 +4,9 @@ Written the way common tutorials do it (the PyTorch seq2seq tutorial, bentrevett
 loop over time steps that calls the decoder cell once per step, the output layer applied step by step, and
 for attention `attn(cat(hidden.repeat, encoder_outputs))` recomputed at every step. No packing: the encoder
 is a cell loop too, and padding is handled by keeping the state unchanged on pad positions, so that a
-reference computes exactly the function of our model once `copy_weights_from` has copied our weights.
-Only one layer and untied embeddings are supported (what the benchmark builds).
+reference computes exactly the function of our model once `copy_weights_from` has copied our weights (one layer;
+a tied output layer becomes an untied one of the same function). A copying model's copy bonus has no reference:
+the tutorials do not copy, so the reference computes the same model without it.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ def _copy_cell(cell: nn.Module, rnn: nn.RNNBase, suffix: str) -> None:
 
 
 def _copy_output(output: nn.Linear, model: Seq2Seq) -> None:
-    """Copy our untied OutputLayer's final projection (`output.proj`) into a reference's nn.Linear."""
+    """Copy our OutputLayer into a reference's one nn.Linear: a tied projection, with its down-projection multiplied
+    in when it has one, becomes the untied matrix of the same function."""
     layer = model.output
-    if layer.down is not None or layer.proj.weight is model.tgt_embed.weight:
-        raise ValueError("the reference models support untied output layers only")
-    output.load_state_dict(layer.proj.state_dict())
-
+    weight = layer.proj.weight if layer.down is None else layer.proj.weight @ layer.down.weight  # (V, in_dim)
+    output.weight.copy_(weight)
+    output.bias.copy_(layer.proj.bias)
 
 
 def teacher_forced_steps(model: nn.Module, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
@@ -94,7 +95,7 @@ class RefRecurrentSeq2Seq(nn.Module):
 
     @torch.no_grad()
     def copy_weights_from(self, model: Seq2Seq) -> None:
-        """Take the parameters of our RNNSeq2Seq / LSTMSeq2Seq (one layer, untied)."""
+        """Take the parameters of our RNNSeq2Seq / LSTMSeq2Seq (one layer)."""
         self.src_embed.weight.copy_(model.src_embed.weight)
         self.tgt_embed.weight.copy_(model.tgt_embed.weight)
         _copy_cell(self.encoder, model.encoder, "")
@@ -160,7 +161,7 @@ class RefAttentionSeq2Seq(nn.Module):
 
     @torch.no_grad()
     def copy_weights_from(self, model: Seq2Seq) -> None:
-        """Take the parameters of our AttentionSeq2Seq (one layer, untied); W_s, W_h become one Linear."""
+        """Take the parameters of our AttentionSeq2Seq (one layer); W_s, W_h become one Linear."""
         self.src_embed.weight.copy_(model.src_embed.weight)
         self.tgt_embed.weight.copy_(model.tgt_embed.weight)
         _copy_cell(self.enc_fwd, model.encoder, "")
