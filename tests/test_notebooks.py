@@ -196,6 +196,16 @@ def test_every_badge_and_clone_url_names_the_same_repository():
     assert "urlpath=voila%2Frender%2Fnotebooks%2F06_interactive_demo.ipynb" in readme  # Binder opens the demo as an app
 
 
+def test_binder_installs_the_pins_the_tests_install():
+    import yaml
+
+    environment = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pip = next(entry["pip"] for entry in environment["dependencies"] if isinstance(entry, dict))
+    assert "-r requirements.txt" in pip and "-e ." in pip, "Binder must install requirements.txt, as run_tests.sh does"
+    assert not [entry for entry in pip if not entry.startswith(("-", "--"))], "no package outside requirements.txt"
+    assert "requirements.txt" in (PROJECT_ROOT / "run_tests.sh").read_text() + (PROJECT_ROOT / "scripts" / "ensure_venv.sh").read_text()
+
+
 def test_exports_render_equations_with_the_mathjax_beside_them(tmp_path):
     notebook = tmp_path / "equation.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$$h_t = \\tanh(W x_t)$$")]), notebook)

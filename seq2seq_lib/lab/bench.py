@@ -167,11 +167,12 @@ METHOD_NOTES = {
     "+ Adam step; reference = step loop with the output layer per step + full-softmax sequence_loss + backward + "
     "Adam step; dropout as trained; median of the interleaved rounds per batch",
     "decode": "sentences/s on one batch: ours = decoding.search with the profile's options (greedy: the same "
-    "options with method greedy); reference = tutorial greedy over the batch and tutorial per-sentence beam "
-    "(timed on the first ref_beam_sentences sentences), both until <eos> or the same max_len",
+    "options with method greedy); reference = tutorial greedy over the batch for as many steps as our longest "
+    "output, and tutorial per-sentence beam (the first ref_beam_sentences sentences) forced to the length of our "
+    "output for each: the same pieces written, without the search options",
     "demo": "course.demo.generate_code (tokenize, beam search with the profile's options, detokenize) for one "
     "12-word docstring with the attention model, beam 5, at the configured max_len, median latency on the "
-    "bench's threads; reference = tutorial beam on the same encoded docstring",
+    "bench's threads; reference = tutorial beam on the same encoded docstring, as many pieces as ours wrote",
     "projection_share": "time of our output projection + loss (the fused linear_cross_entropy) forward and "
     "backward on the captured decoder features, over the time of our whole training step",
 }
@@ -381,35 +382,35 @@ def decoding_options(config: Config, plan: Plan, method: str) -> Any:
 
 def bench_decoding(model: Seq2Seq, reference: nn.Module, preprocessor: Preprocessor, batch: Batch, config: Config,
                    plan: Plan) -> dict[str, Any]:
-    """Greedy and beam sentences/s on one batch: our search with every profile option against the reference's."""
+    """Greedy and beam sentences/s on one batch: our search with every profile option against the reference's,
+    the reference made to write as many pieces per sentence as ours did (it has no length target of its own)."""
     src, lengths = batch.src[: plan.decode_batch], batch.src_lengths[: plan.decode_batch]  # (B, S), (B,)
     n_ref = min(plan.ref_beam_sentences, len(src))
-    greedy_options, beam_options = decoding_options(config, plan, "greedy"), decoding_options(config, plan, "beam")
-    max_len = beam_options.max_len
     model.eval()
-    runs = {
-        "greedy": {
-            "ours": lambda: decode(model, src, lengths, greedy_options, preprocessor),
-            "reference": lambda: run_inference(lambda: reference_greedy(reference, src, lengths, max_len)),
-        },
-        "beam": {
-            "ours": lambda: decode(model, src, lengths, beam_options, preprocessor),
-            "reference": lambda: run_inference(
-                lambda: reference_beam(reference, src[:n_ref], lengths[:n_ref], beam_options.beam_width, max_len)),
-        },
-    }
     out = {}
-    for key, fns in runs.items():
-        fns["ours"]()  # warm-up, and the output lengths
-        pieces = sum(len(tokens) for tokens in fns["ours"]().tokens)
-        times = interleaved(fns, plan.repeats)
-        ref_sentences = n_ref if key == "beam" else len(src)
-        ours, ref = len(src) / times["ours"], ref_sentences / times["reference"]
-        ours_cpu, ref_cpu = len(src) / times["ours_cpu"], ref_sentences / times["reference_cpu"]
-        out[key] = {"ours_sent_s": ours, "ref_sent_s": ref, "ratio": ratio(ours, ref),
-                    "ratio_cpu": ratio(ours_cpu, ref_cpu), "sentences": len(src), "ref_sentences": ref_sentences,
-                    "ours_pieces": pieces, "max_len": max_len}
+    for method in ("greedy", "beam"):
+        options = decoding_options(config, plan, method)
+        ours = partial(decode, model, src, lengths, options, preprocessor)
+        produced = [len(tokens) for tokens in ours().tokens]  # also the warm-up
+        if method == "greedy":  # one batch, stepped until its longest output is done, as ours is
+            theirs = partial(reference_greedy, reference, src, lengths, max(produced), NO_EOS)
+        else:  # one sentence at a time, exactly as long as our output for it
+            theirs = partial(_reference_beams, reference, src[:n_ref], lengths[:n_ref], options.beam_width, produced[:n_ref])
+        times = interleaved({"ours": ours, "reference": lambda: run_inference(theirs)}, plan.repeats)
+        ref_sentences = n_ref if method == "beam" else len(src)
+        out[method] = {
+            "ours_sent_s": len(src) / times["ours"], "ref_sent_s": ref_sentences / times["reference"],
+            "ratio": ratio(len(src) / times["ours"], ref_sentences / times["reference"]),
+            "ratio_cpu": ratio(len(src) / times["ours_cpu"], ref_sentences / times["reference_cpu"]),
+            "sentences": len(src), "ref_sentences": ref_sentences, "ours_pieces": sum(produced), "max_len": options.max_len,
+        }
     return out
+
+
+def _reference_beams(reference: nn.Module, src: Tensor, lengths: Tensor, beam_width: int, steps: list[int]) -> list[list[int]]:
+    """The reference beam for each sentence, with <eos> forbidden until exactly its `steps` pieces."""
+    return [reference_beam(reference, src[i : i + 1], lengths[i : i + 1], beam_width, n, min_len=n)[0]
+            for i, n in enumerate(steps)]
 
 
 def run_inference(fn: Callable[[], Any], mode: str = "inference_mode") -> Any:
@@ -430,8 +431,10 @@ def bench_demo(loaded: LoadedModel, config: Config, plan: Plan, profile: str) ->
     reference = build_reference("attention", model)
     ids = loaded.preprocessor.encode_src(DEMO_DOCSTRING)
     src, lengths = torch.tensor([ids]), torch.tensor([len(ids)])  # (1, S), (1,)
+    pieces = len(result.tgt_tokens)  # the reference writes as many, <eos> forbidden before
     times = interleaved(
-        {"ours": demo, "reference": lambda: run_inference(lambda: reference_beam(reference, src, lengths, 5, max_len))},
+        {"ours": demo,
+         "reference": lambda: run_inference(lambda: reference_beam(reference, src, lengths, 5, pieces, min_len=pieces))},
         max(3, plan.repeats),
     )
     return {

@@ -87,7 +87,6 @@ def run_probe(profile: str = "quick", sample: int = SAMPLE, models: tuple[str, .
     config = load_config(profile_config_path(profile))
     records = sample_records(load_records(config, "valid"), sample, config.seed)
     scorer = GainScorer([record_fields(r)[1] for r in records], seed=config.seed)
-    torch.set_num_threads(1)
     rows = []
     for name in models:
         loaded = load_model(find_model_checkpoint(run_paths(config).run_dir, name, profile))
@@ -99,7 +98,7 @@ def run_probe(profile: str = "quick", sample: int = SAMPLE, models: tuple[str, .
             print(row, flush=True)
     table = format_markdown(rows)
     header = (f"Output lengths under one decoding change at a time ({profile} models, seed {config.seed}, "
-              f"{len(records)} seeded validation pairs, 1 thread). Reference mean "
+              f"{len(records)} seeded validation pairs). Reference mean "
               f"{reference_pieces.mean():.1f} pieces, length model's mean target {predicted.mean():.1f}. "
               f"*vs target*: output pieces over the predicted lengths; *ended at target*: within {NEAR_TARGET} pieces "
               "of it; chrF gain: length-matched, on this sample.\n\n")
