@@ -64,13 +64,14 @@ class SyntaxGuard:
     eos_id: int
     ids: dict[str, int] = field(init=False)
     continuation: Tensor = field(init=False)  # (V,) True for `##` pieces
-    _rules: dict[GuardState, tuple[str, list[int]]] = field(init=False, repr=False)  # forbid's cache by state
+    _rules: dict[GuardState, tuple[str, tuple[int, ...]]] = field(init=False, repr=False)  # the rule of each state
+    _masks: dict[tuple[str, tuple[int, ...]], Tensor] = field(init=False, repr=False)  # the (V,) mask of each rule
 
     def __post_init__(self) -> None:
         """Index the vocabulary's pieces and mark its continuations."""
         self.ids = {piece: i for i, piece in enumerate(self.itos)}
         self.continuation = torch.tensor([piece.startswith(CONT) for piece in self.itos])
-        self._rules = {}
+        self._rules, self._masks = {}, {}
 
     def start(self, rows: int) -> list[GuardState]:
         """Fresh states for `rows` hypotheses."""
@@ -78,39 +79,35 @@ class SyntaxGuard:
 
     def forbid(self, log_probs: Tensor, states: Sequence[GuardState]) -> None:
         """Set to -inf (in place) every piece of log_probs (N, V) that state n can never recover from."""
-        mask = torch.zeros_like(log_probs, dtype=torch.bool)  # (N, V) True = forbidden
-        only_rows, allowed_rows, allowed_cols, in_string, banned_rows, banned_cols = [], [], [], [], [], []
-        for row, state in enumerate(states):
-            if state.ended:
-                continue
-            kind, ids = self._rule(state)
-            if kind == "only":
-                only_rows.append(row)
-                allowed_rows += [row] * len(ids)
-                allowed_cols += ids
-            elif kind == "string":
-                in_string.append(row)  # a string literal is open: only its continuation pieces (or <eos>)
-            else:
-                banned_rows += [row] * len(ids)
-                banned_cols += ids
-        mask[only_rows] = True
-        mask[allowed_rows, allowed_cols] = False
-        mask[in_string] = ~self.continuation.to(log_probs.device)
-        mask[:, self.eos_id] = False
-        mask[banned_rows, banned_cols] = True
+        mask = torch.stack([self._mask(state) for state in states]).to(log_probs.device)  # (N, V) True = forbidden
         log_probs.masked_fill_(mask, float("-inf"))
 
-    def _rule(self, state: GuardState) -> tuple[str, list[int]]:
-        """("only", allowed ids), ("string", []) or ("banned", forbidden ids) for a state, cached by state."""
+    def _mask(self, state: GuardState) -> Tensor:
+        """(V,) True for the pieces a state forbids (never `<eos>`), one tensor per distinct rule, built once."""
+        rule = ("ended", ()) if state.ended else self._rule(state)
+        mask = self._masks.get(rule)
+        if mask is None:
+            kind, ids = rule
+            if kind == "string":  # a string literal is open: only its continuation pieces (or <eos>)
+                mask = ~self.continuation
+            else:
+                mask = torch.full((len(self.itos),), kind == "only")
+                mask[list(ids)] = kind != "only"
+            mask[self.eos_id] = False
+            self._masks[rule] = mask
+        return mask
+
+    def _rule(self, state: GuardState) -> tuple[str, tuple[int, ...]]:
+        """("only", allowed ids), ("string", ()) or ("banned", forbidden ids) for a state, cached by state."""
         rule = self._rules.get(state)
         if rule is None:
             only = self._only(state)
             if only:
-                rule = ("only", only)
+                rule = ("only", tuple(only))
             elif state.string is not None:
-                return ("string", [])  # not cached: the text so far makes nearly every such state unique
+                return ("string", ())  # not cached: the text so far makes nearly every such state unique
             else:
-                rule = ("banned", [self.ids[p] for p in self._banned(state) if p in self.ids])
+                rule = ("banned", tuple(self.ids[p] for p in self._banned(state) if p in self.ids))
             if len(self._rules) >= _CACHE_SIZE:
                 self._rules.clear()
             self._rules[state] = rule
