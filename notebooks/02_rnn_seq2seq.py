@@ -205,7 +205,7 @@ display(HTML(random_examples(ctx, MODEL, results, baselines)))
 # ## What the numbers say
 
 # %% slideshow={"slide_type": "fragment"}
-print(describe_training(history))
+print(describe_training(history, config.training.epochs))
 print()
 print(describe_model(results, baselines))
 

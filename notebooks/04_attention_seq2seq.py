@@ -85,7 +85,7 @@ MODEL = "attention"
 # ## The model: bidirectional encoder, additive attention, LSTM decoder
 #
 # A **bidirectional** LSTM reads the docstring left to right and right to left; the two states of each
-# token are concatenated, $h_j = [\overrightarrow{h}_j; \overleftarrow{h}_j] \in \mathbb{R}^{2H}$, so every $h_j$
+# token are concatenated, $h_j = [h_j^{\rightarrow}; h_j^{\leftarrow}] \in \mathbb{R}^{2H}$ (forward; backward), so every $h_j$
 # knows the whole docstring with a focus on token $j$. Their final states, through a linear layer and
 # $\tanh$ (the *bridge*), give the decoder's initial state $s_0$.
 #
@@ -259,7 +259,7 @@ else:
 # ## What the numbers say
 
 # %% slideshow={"slide_type": "fragment"}
-print(describe_training(history))
+print(describe_training(history, config.training.epochs))
 print()
 print(describe_model(results, baselines))
 

@@ -168,9 +168,10 @@ display(ctx.table(position_frame(summaries), "05_loss_by_position"))
 
 # %% slideshow={"slide_type": "fragment"}
 every_profile = profiles_frame(["quick", "full"])
-if every_profile.empty:
-    print("No profile has test results yet: run ./run_all.sh")
-else:
+missing = sorted({"quick", "full"} - set(every_profile.get("profile", [])))
+if missing:
+    print(f"No test results for: {', '.join(missing)} (run ./run_all.sh <profile> to add them).")
+if not every_profile.empty:
     display(ctx.table(every_profile, "05_profiles"))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -296,8 +297,9 @@ display(HTML(examples_html(examples, max_lines=12)))
 
 # %% slideshow={"slide_type": "fragment"}
 summary_table = paths.results_dir / "ablation_summary.md"
-if summary_table.is_file():
-    display(Markdown(summary_table.read_text(encoding="utf-8")))
+if summary_table.is_file():  # its links point at the tables beside it: made relative to this notebook
+    tables = os.path.relpath(paths.results_dir, paths.root / "notebooks")
+    display(Markdown(summary_table.read_text(encoding="utf-8").replace("](ablation", f"]({tables}/ablation")))
 else:
     print(f"No ablation table yet: run `python -m seq2seq_lib ablate` ({ctx.relative(paths.results_dir)}).")
 
@@ -306,7 +308,9 @@ else:
 #
 # One training run is one sample. `python -m seq2seq_lib seeds --profile quick` trains and evaluates
 # the profile with three seeds; differences smaller than the seed-to-seed spread are not findings.
-# The spread below was measured by BLEU, before the docstring gain existed.
+# The spread below was measured by BLEU, before the docstring gain existed, with the decoding of that
+# time: its seed-1234 values differ from the table above for that reason. It says how much one seed
+# moves a score; the paired tests above say how sure we are on these test pairs, for this seed only.
 
 # %% slideshow={"slide_type": "fragment"}
 spread = paths.results_dir / "seeds_test.md"

@@ -85,11 +85,11 @@ def test_significance_rows_per_pair_and_metric():
 
 def test_decoding_is_described_as_recorded():
     greedy = {"method": "greedy", "beam_width": 5, "no_repeat_ngram": 8, "eos_penalty": 4.0, "max_len": 400}
-    assert describe_decoding(greedy) == "greedy search, 8-grams blocked, <eos> penalty 4, at most 400 pieces"
+    assert describe_decoding(greedy) == "greedy search, 8-grams blocked, `<eos>` penalty 4, at most 400 pieces"
     beam = {"method": "beam", "beam_width": 3, "no_repeat_ngram": 0, "eos_penalty": 0.0, "max_len": 60}
     assert describe_decoding(beam) == "beam search, width 3, at most 60 pieces"
     aimed = {**greedy, "length_target": True, "target_scale": 1.0}
-    assert describe_decoding(aimed) == ("greedy search, 8-grams blocked, aimed at the predicted length (<eos> penalty 4 "
+    assert describe_decoding(aimed) == ("greedy search, 8-grams blocked, aimed at the predicted length (`<eos>` penalty 4 "
                                         "before it), at most 400 pieces")
     assert "aimed at 1.25 x the predicted length" in describe_decoding({**aimed, "target_scale": 1.25})
     assert describe_decoding({**beam, "syntax_guard": True}) == "beam search, width 3, syntax guard, at most 60 pieces"
@@ -113,9 +113,10 @@ def test_tables_are_saved_and_shown_without_row_numbers(tmp_path):
     from seq2seq_lib.paths import RunPaths
 
     ctx = NotebookContext(load_config(profile_config_path("smoke")), RunPaths(tmp_path, "smoke", 1234))
-    shown = ctx.table(pd.DataFrame({"system": ["rnn", "lstm"], "chrF": [1.5, 2.5]}), "t").to_html()
+    shown = ctx.table(pd.DataFrame({"system": ["rnn", "<eos>"], "chrF": [1.5, 2.5]}), "t").to_html()
     assert "rnn" in shown and ">0</th>" not in shown and ">1</th>" not in shown  # no index column
-    assert (tmp_path / "figures" / "smoke" / "t.csv").read_text().splitlines() == ["system,chrF", "rnn,1.5", "lstm,2.5"]
+    assert ">1.5<" in shown and "1.500000" not in shown and "&lt;eos&gt;" in shown  # rounded, escaped
+    assert (tmp_path / "figures" / "smoke" / "t.csv").read_text().splitlines() == ["system,chrF", "rnn,1.5", "<eos>,2.5"]
     assert (tmp_path / "figures" / "smoke" / "t.md").read_text().startswith("| system | chrF |")
 
 

@@ -155,8 +155,9 @@ def test_pick_examples_is_seeded_and_never_repeats():
 
 def test_describe_training_follows_the_curve():
     falling = [{"epoch": 1, "valid_loss": 3.0}, {"epoch": 2, "valid_loss": 2.0}]
-    assert "still falling" in describe_training(falling)
-    assert "lowest at epoch 1" in describe_training([{"epoch": 1, "valid_loss": 2.0}, {"epoch": 2, "valid_loss": 2.5}])
+    assert "still falling" in describe_training(falling, max_epochs=2)
+    assert "later epochs (up to 7) did not lower it" in describe_training(falling, max_epochs=7)  # a best checkpoint
+    assert "lowest at epoch 1" in describe_training([{"epoch": 1, "valid_loss": 2.0}, {"epoch": 2, "valid_loss": 2.5}], 2)
 
 
 @pytest.mark.slow
@@ -207,10 +208,23 @@ def test_binder_installs_the_pins_the_tests_install():
 
 
 def test_exports_render_equations_with_the_mathjax_beside_them(tmp_path):
+    import subprocess
+
+    # the course's equations that need most of MathJax: a bold R, subscripts, arrows, a tanh
+    equations = [nbformat.v4.new_markdown_cell(source) for source in (
+        "$$h_t = \\tanh(W x_t)$$", "$h_j = [h_j^{\\rightarrow}; h_j^{\\leftarrow}] \\in \\mathbb{R}^{2H}$")]
+    for cell in nbformat.read(PROJECT_ROOT / "notebooks" / "04_attention_seq2seq.ipynb", as_version=4).cells:
+        if cell.cell_type == "markdown" and "$" in cell.source:
+            equations.append(nbformat.v4.new_markdown_cell(cell.source))
     notebook = tmp_path / "equation.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$$h_t = \\tanh(W x_t)$$")]), notebook)
+    nbformat.write(nbformat.v4.new_notebook(cells=equations), notebook)
     export_notebook(notebook, tmp_path / "exports")
     for name in ("equation.html", "equation.slides.html"):
         html = (tmp_path / "exports" / name).read_text(encoding="utf-8")
         assert MATHJAX_URL in html and "libs/mathjax" not in html, "the export loads MathJax from its own folder"
     assert (tmp_path / "exports" / MATHJAX_URL.split("?")[0]).is_file()
+    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                          "--dump-dom", (tmp_path / "exports" / "equation.html").as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert 'class="MathJax' in dom, "MathJax typeset nothing offline"
+    assert "Math Processing Error" not in dom, "an equation of notebook 04 does not render with the offline MathJax"

@@ -16,7 +16,7 @@ from .demo import MAX_BEAM_WIDTH, DemoResult, generate_code
 from .visualize import attention_png
 
 EXAMPLE_DOCSTRING = "Return the number of lines in a text file, ignoring empty lines."
-HEATMAP_ROWS = 60  # output steps drawn: more rows than this would not leave the labels legible
+HEATMAP_ROWS = 40  # output steps drawn: more rows than this would not leave every label legible
 _FORMATTER = HtmlFormatter(noclasses=True, style="friendly", nowrap=False)
 
 

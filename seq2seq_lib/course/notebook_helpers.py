@@ -55,11 +55,12 @@ class NotebookContext:
         return fig
 
     def table(self, frame: pd.DataFrame, name: str) -> Styler:
-        """Write frame as <figures_dir>/<name>.csv and .md; return it for display, without the row numbers."""
+        """Write frame as <figures_dir>/<name>.csv and .md; return it for display: no row numbers, numbers as
+        rounded (not padded to six decimals), text HTML-escaped (so pieces like `<newline>` show)."""
         write_text(self.paths.figures_dir / f"{name}.csv", frame.to_csv(index=False))
         cells = frame.map(lambda v: v.replace("|", "\\|").replace("\n", "<br>") if isinstance(v, str) else v)
         write_text(self.paths.figures_dir / f"{name}.md", format_markdown(cells.to_dict("records")))
-        return frame.style.hide(axis="index")
+        return frame.style.hide(axis="index").format(lambda v: str(v) if isinstance(v, float) else v, escape="html")
 
     def relative(self, path: str | Path) -> str:
         """A path as the reader sees it: relative to the project root when inside it."""
@@ -267,12 +268,19 @@ def guard_table(preprocessor: Preprocessor, prefixes: Sequence[str]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def describe_training(history: Sequence[Mapping[str, float]]) -> str:
-    """One or two sentences on what the learning curve says: still improving, or stopped improving."""
+def describe_training(history: Sequence[Mapping[str, float]], max_epochs: int) -> str:
+    """One or two sentences on what the learning curve says: still improving, or stopped improving.
+
+    `history` is what the checkpoint records: a run's best checkpoint keeps the epochs up to the best one only.
+    """
     losses = [row["valid_loss"] for row in history]
     best = min(range(len(losses)), key=losses.__getitem__)
     if len(losses) < 2:
         return f"The model trained for a single epoch (validation loss {losses[0]:.3f}); a curve needs more epochs."
+    if best == len(losses) - 1 and len(losses) < max_epochs:
+        return (f"Validation loss fell to {losses[-1]:.3f} nats per token at epoch {len(losses)}, the last these weights "
+                f"record: the checkpoint keeps the best epoch, so the run's later epochs (up to {max_epochs}) did not "
+                "lower it. The curve is flattening: more epochs alone would help little.")
     if best == len(losses) - 1:
         return (f"Validation loss was still falling in the last of {len(losses)} epochs "
                 f"({losses[-2]:.3f} -> {losses[-1]:.3f} nats per token), so more epochs would very likely help.")
@@ -317,9 +325,9 @@ def describe_decoding(decoding: Mapping[str, Any]) -> str:
     if decoding.get("no_repeat_ngram"):
         parts.append(f"{decoding['no_repeat_ngram']}-grams blocked")
     if decoding.get("length_target"):
-        parts.append(f"aimed at {_target_text(decoding)} (<eos> penalty {decoding['eos_penalty']:g} before it)")
+        parts.append(f"aimed at {_target_text(decoding)} (`<eos>` penalty {decoding['eos_penalty']:g} before it)")
     elif decoding.get("eos_penalty"):
-        parts.append(f"<eos> penalty {decoding['eos_penalty']:g}")
+        parts.append(f"`<eos>` penalty {decoding['eos_penalty']:g}")
     if decoding.get("syntax_guard"):
         parts.append("syntax guard")
     parts.append(f"at most {decoding['max_len']} pieces")
@@ -417,7 +425,7 @@ def show_source(*functions: Any) -> Any:
 def parameter_counts(model_name: str) -> str:
     """The three models' parameters at a reference size, and where this model's are, as printable lines."""
     sizes = ", ".join(f"{k}={v}" for k, v in REFERENCE_SIZES.items())
-    lines = [f"parameters at the reference size ({sizes}):"]
+    lines = [f"the three designs at one small reference size ({sizes}; the trained model, loaded below, is larger):"]
     for name in MODEL_NAMES:
         mark = "   <- this notebook" if name == model_name else ""
         lines.append(f"  {name:>9}: {count_parameters(build_model(name, **REFERENCE_SIZES)):>9,}{mark}")

@@ -4,8 +4,8 @@
 
 For each model and each variant of the profile's decoding (the profile itself, greedy, no n-gram blocking, no
 length penalty, `<eos>` forbidden until the predicted length, no syntax guard), it records how long the outputs
-are against the references and the length model's targets, how many end within 2 pieces of their target, and
-chrF with its length-matched docstring gain. Writes `results/<profile>/length_probe.{json,md}`. Validation only:
+are against the references and the length model's targets, how many end within 2 pieces of their target,
+chrF with its length-matched docstring gain, and how many compile. Writes `results/<profile>/length_probe.{json,md}`. Validation only:
 the test split is never read.
 """
 
@@ -25,6 +25,7 @@ from ..data.preprocess import record_fields
 from ..data.records import load_records, sample_records
 from ..decoding.search import decode_records
 from ..evaluation.gain import GainScorer
+from ..evaluation.metrics import compiles
 from ..evaluation.results import format_markdown
 from ..io_utils import write_json, write_text
 from ..models import MODEL_NAMES
@@ -69,7 +70,8 @@ def probe(loaded: LoadedModel, options: DecodingConfig, records: list[dict], sco
     seconds = time.perf_counter() - started
     lengths = np.array([len(tokens) for tokens, _ in decoded])
     references = np.array([len(pre.encode_tgt(record_fields(r)[1])) for r in records])
-    scores = scorer.scores(scorer.stats([pre.decode_tgt(tokens) for tokens, _ in decoded]))
+    outputs = [pre.decode_tgt(tokens) for tokens, _ in decoded]
+    scores = scorer.scores(scorer.stats(outputs))
     return {
         "mean pieces": round(float(lengths.mean()), 1),
         "length ratio": round(float(lengths.sum() / references.sum()), 2),
@@ -78,6 +80,7 @@ def probe(loaded: LoadedModel, options: DecodingConfig, records: list[dict], sco
         "at max_len %": round(100 * float(np.mean(lengths >= options.max_len)), 1),
         "chrF": round(scores["chrf"], 2),
         "chrF gain": round(scores["chrf_gain"], 2),
+        "compiles %": round(100 * float(np.mean([compiles(code) for code in outputs])), 1),
         "seconds": round(seconds, 1),
     }
 
