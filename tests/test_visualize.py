@@ -93,12 +93,16 @@ def test_long_heatmaps_stay_legible_and_saved_figures_have_the_footer(tmp_path: 
         plot_attention(matrix, src[:5], tgt)
 
 
-def test_demo_heatmap_png_is_fixed_size_and_thins_labels() -> None:
-    matrix = np.full((150, 21), 1 / 21)
-    png = attention_png(matrix, ["w"] * 20 + ["<eos>"], ["tok"] * 150)
-    assert png.startswith(PNG)
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (600, 480)
+def test_demo_heatmap_png_grows_with_its_rows_up_to_a_limit() -> None:
+    def size(rows: int) -> tuple[int, int]:
+        png = attention_png(np.full((rows, 21), 1 / 21), ["w"] * 20 + ["<eos>"], ["tok"] * rows)
+        assert png.startswith(PNG)
+        return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+    # 80 dpi: 0.22 inch (17.6 px) per row between a 2.5 and a 9 inch floor and ceiling, plus 1.5 inch of margins
+    assert size(5) == (600, round(80 * (2.5 + 1.5)))
+    assert size(30) == (600, round(80 * (0.22 * 30 + 1.5)))
+    assert size(150) == (600, round(80 * (9.0 + 1.5)))  # the demo draws at most 40 rows; longer inputs thin labels
 
 
 def test_learning_curves_and_bleu_by_length(tmp_path: Path) -> None:

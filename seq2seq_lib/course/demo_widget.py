@@ -46,7 +46,7 @@ class CodeDemo(widgets.VBox):
         self.button = widgets.Button(description="Generate", button_style="primary", icon="play")
         self.status = widgets.HTML(message_html("Type a docstring and press Generate.", "info"))
         self.code = widgets.HTML("")
-        self.heatmap = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="720px"))
+        self.heatmap = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="600px"))
         self.output = widgets.VBox([self.status, self.code, self.heatmap])
         for child in (self.docstring, self.model, self.beam, self.button):
             child.add_class("demo-input")

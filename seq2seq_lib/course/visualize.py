@@ -88,6 +88,9 @@ def _set_ticks(ax: Any, axis: str, labels: Sequence[str], fontsize: float, max_l
         ax.set_yticks(positions, texts, fontsize=fontsize)
 
 
+ROW_INCHES = 0.22  # the demo heatmap's height per output row: an 11-point label fits
+
+
 def draw_attention(
     fig: Figure, ax: Any, matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str],
     title: str | None = None, max_labels: int = 80, cax: Any = None,
@@ -126,14 +129,17 @@ def plot_attention(
 
 
 def attention_png(
-    matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str],
-    size: tuple[float, float] = (7.5, 6.0), dpi: int = 80,
+    matrix: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str], width: float = 7.5, dpi: int = 80,
 ) -> bytes:
-    """PNG bytes of a fixed-size heatmap with fixed margins (fast: for the interactive demo)."""
+    """PNG bytes of a heatmap with fixed margins, a fixed height per output row so its label stays legible
+    (fast: for the interactive demo)."""
+    height = float(np.clip(ROW_INCHES * len(tgt_tokens), 2.5, 9.0)) + 1.5  # the rows, then the docstring labels
+    bottom, top = 1.4 / height, 0.1 / height
     with matplotlib.rc_context({**STYLE, "font.size": 11, "axes.labelsize": 12}):
-        fig = Figure(figsize=size)
-        ax = fig.add_axes((0.2, 0.2, 0.66, 0.77))  # room for the rotated docstring tokens and the code pieces
-        draw_attention(fig, ax, matrix, src_tokens, tgt_tokens, max_labels=40, cax=fig.add_axes((0.88, 0.2, 0.025, 0.77)))
+        fig = Figure(figsize=(width, height))
+        ax = fig.add_axes((0.2, bottom, 0.66, 1 - bottom - top))  # room for the rotated docstring tokens and the code pieces
+        cax = fig.add_axes((0.88, bottom, 0.025, 1 - bottom - top))
+        draw_attention(fig, ax, matrix, src_tokens, tgt_tokens, max_labels=40, cax=cax)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
