@@ -7,6 +7,9 @@ reference's is its step loop and full-softmax loss. Both must give the same loss
 from __future__ import annotations
 
 import json
+import math
+import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,15 +20,76 @@ from torch import Tensor, nn
 from types import SimpleNamespace
 
 from seq2seq_lib.config import PROJECT_ROOT, DecodingConfig
+from seq2seq_lib.data.batching import Batch, BucketBatchSampler, collate
+from seq2seq_lib.data.vocab import EOS_ID
 from seq2seq_lib.decoding.search import decode
 from seq2seq_lib.lab import bench
-from seq2seq_lib.lab.bench import NO_EOS, TINY_DIMS, pair, run_benchmark, synthetic_batches
+from seq2seq_lib.lab.bench import BATCH_SIZE, NO_EOS, run_benchmark
 from seq2seq_lib.training.losses import sequence_loss
-from seq2seq_lib.models import MODEL_NAMES, Seq2Seq
-from seq2seq_lib.lab.reference_models import reference_beam, reference_greedy
+from seq2seq_lib.models import MODEL_NAMES, Seq2Seq, build_model
+from seq2seq_lib.lab.reference_models import build_reference, reference_beam, reference_greedy
 from seq2seq_lib.training.loop import batch_loss
 
 CELL_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+# Untrained models at synthetic dims, with references of the same weights: what the equality tests compare.
+@dataclass(frozen=True)
+class Dims:
+    """Model and vocabulary sizes of a synthetic setting."""
+
+    name: str
+    emb_dim: int
+    hidden_dim: int
+    src_vocab: int
+    tgt_vocab: int
+
+
+TINY_DIMS = Dims("tiny", 16, 16, 200, 200)
+
+
+
+def synthetic_lengths(count: int, seed: int) -> list[tuple[int, int]]:
+    """(src, tgt) lengths with <eos>: docstring 8-40 tokens, code 20-120 pieces, lognormal, fixed seed."""
+    rng = random.Random(seed)
+    src = [min(40, max(8, round(rng.lognormvariate(math.log(14), 0.5)))) + 1 for _ in range(count)]
+    tgt = [min(120, max(20, round(rng.lognormvariate(math.log(50), 0.6)))) + 1 for _ in range(count)]
+    return list(zip(src, tgt))
+
+
+def zipf_ids(count: int, vocab: int, gen: torch.Generator) -> list[int]:
+    """`count` content ids (>= 4) drawn with probability proportional to 1 / rank."""
+    weights = 1.0 / torch.arange(1, vocab - 3, dtype=torch.float)  # (V-4,)
+    return (torch.multinomial(weights, count, replacement=True, generator=gen) + 4).tolist()
+
+
+def synthetic_batches(dims: Dims, count: int, seed: int, batch_size: int = BATCH_SIZE) -> list[Batch]:
+    """`count` bucketed batches whose target lengths spread evenly over the quantiles of all batches."""
+    lengths = synthetic_lengths(batch_size * 100, seed)
+    groups = sorted(BucketBatchSampler(lengths, batch_size, shuffle=True, seed=seed), key=lambda g: lengths[g[0]][1])
+    groups = [g for g in groups if len(g) == batch_size]
+    chosen = [groups[int((i + 0.5) * len(groups) / count)] for i in range(count)]
+    gen = torch.Generator().manual_seed(seed)
+    batches = []
+    for group in chosen:
+        examples = []
+        for i in group:
+            n, m = lengths[i]
+            examples.append(
+                ([*zipf_ids(n - 1, dims.src_vocab, gen), EOS_ID], [*zipf_ids(m - 1, dims.tgt_vocab, gen), EOS_ID], i)
+            )
+        batches.append(collate(examples))
+    return batches
+
+
+def pair(name: str, dims: Dims, dev: torch.device, seed: int, tie: bool = False) -> tuple[Seq2Seq, nn.Module]:
+    """An untrained model `name` at synthetic dims (seeded, dropout 0) and its reference with the same weights."""
+    torch.manual_seed(seed)
+    model = build_model(name, dims.src_vocab, dims.tgt_vocab, emb_dim=dims.emb_dim, hidden_dim=dims.hidden_dim,
+                        tie_embeddings=tie).to(dev)
+    return model, build_reference(name, model).to(dev)
+
+
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,8 @@ and of process CPU time. The load average is recorded; a busy machine is warned 
 from __future__ import annotations
 
 import copy
-import math
 import os
 import platform
-import random
 import resource
 import statistics
 import time
@@ -38,11 +36,11 @@ from ..course.demo import generate_code
 from ..data.batching import Batch, BucketBatchSampler, EncodedDataset, collate, encode_records, make_loader
 from ..data.corpus import load_split
 from ..data.preprocess import Preprocessor
-from ..data.vocab import EOS_ID, PAD_ID
+from ..data.vocab import PAD_ID
 from ..decoding.search import decode
 from ..errors import UserError
 from ..io_utils import write_json, write_text
-from ..models import MODEL_NAMES, Seq2Seq, build_model
+from ..models import MODEL_NAMES, Seq2Seq
 from ..paths import git_commit, run_paths
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..training.loop import batch_loss
@@ -53,20 +51,6 @@ BATCH_SIZE = 64
 NO_EOS = -1  # an id no reference step can emit: its decoding then runs exactly max_len steps
 DEMO_DOCSTRING = "Return the largest number in a list, or None when the list is empty."  # 12 words
 BUSY_LOAD_SHARE = 0.5  # a 1-minute load average above this share of the CPUs counts as a busy machine
-
-
-@dataclass(frozen=True)
-class Dims:
-    """Model and vocabulary sizes of a synthetic setting (the experiments' and the tests' untrained models)."""
-
-    name: str
-    emb_dim: int
-    hidden_dim: int
-    src_vocab: int
-    tgt_vocab: int
-
-
-TINY_DIMS = Dims("tiny", 16, 16, 200, 200)
 
 
 @dataclass(frozen=True)
@@ -209,42 +193,6 @@ def real_batches(records: list[dict], preprocessor: Preprocessor, config: Config
     return [collate([dataset[i] for i in group]) for group in chosen]
 
 
-# ----------------------------------------------------------------------------- synthetic data
-
-
-def synthetic_lengths(count: int, seed: int) -> list[tuple[int, int]]:
-    """(src, tgt) lengths with <eos>: docstring 8-40 tokens, code 20-120 pieces, lognormal, fixed seed."""
-    rng = random.Random(seed)
-    src = [min(40, max(8, round(rng.lognormvariate(math.log(14), 0.5)))) + 1 for _ in range(count)]
-    tgt = [min(120, max(20, round(rng.lognormvariate(math.log(50), 0.6)))) + 1 for _ in range(count)]
-    return list(zip(src, tgt))
-
-
-def zipf_ids(count: int, vocab: int, gen: torch.Generator) -> list[int]:
-    """`count` content ids (>= 4) drawn with probability proportional to 1 / rank."""
-    weights = 1.0 / torch.arange(1, vocab - 3, dtype=torch.float)  # (V-4,)
-    return (torch.multinomial(weights, count, replacement=True, generator=gen) + 4).tolist()
-
-
-def synthetic_batches(dims: Dims, count: int, seed: int, batch_size: int = BATCH_SIZE) -> list[Batch]:
-    """`count` bucketed batches whose target lengths spread evenly over the quantiles of all batches."""
-    lengths = synthetic_lengths(batch_size * 100, seed)
-    groups = sorted(BucketBatchSampler(lengths, batch_size, shuffle=True, seed=seed), key=lambda g: lengths[g[0]][1])
-    groups = [g for g in groups if len(g) == batch_size]
-    chosen = [groups[int((i + 0.5) * len(groups) / count)] for i in range(count)]
-    gen = torch.Generator().manual_seed(seed)
-    batches = []
-    for group in chosen:
-        examples = []
-        for i in group:
-            n, m = lengths[i]
-            examples.append(
-                ([*zipf_ids(n - 1, dims.src_vocab, gen), EOS_ID], [*zipf_ids(m - 1, dims.tgt_vocab, gen), EOS_ID], i)
-            )
-        batches.append(collate(examples))
-    return batches
-
-
 # ----------------------------------------------------------------------------- timing
 
 
@@ -285,14 +233,6 @@ def train_step(loss_fn: LossFn, optimizer: torch.optim.Optimizer, batch: Batch) 
     loss.backward()
     optimizer.step()
     return loss.item()
-
-
-def pair(name: str, dims: Dims, dev: torch.device, seed: int, tie: bool = False) -> tuple[Seq2Seq, nn.Module]:
-    """An untrained model `name` at synthetic dims (seeded, dropout 0) and its reference with the same weights."""
-    torch.manual_seed(seed)
-    model = build_model(name, dims.src_vocab, dims.tgt_vocab, emb_dim=dims.emb_dim, hidden_dim=dims.hidden_dim,
-                        tie_embeddings=tie).to(dev)
-    return model, build_reference(name, model).to(dev)
 
 
 def ours_loss(model: Seq2Seq) -> LossFn:
