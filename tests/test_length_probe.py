@@ -8,7 +8,7 @@ from seq2seq_lib.config import PROJECT_ROOT, load_config, profile_config_path
 from seq2seq_lib.data.corpus import load_split
 from seq2seq_lib.data.preprocess import record_fields
 from seq2seq_lib.evaluation.gain import GainScorer
-from seq2seq_lib.lab.length_probe import probe, targets, variants
+from seq2seq_lib.lab.length_probe import FORBIDDEN, VARIANT_SETS, probe, targets, variants
 from seq2seq_lib.training.checkpoints import load_model
 
 
@@ -19,6 +19,19 @@ def test_each_variant_changes_one_option_of_the_profile():
     for label, options in found.items():
         changed = {k for k, v in asdict(options).items() if asdict(decoding)[k] != v}
         assert len(changed) == (0 if label == "profile" else 1), (label, changed)
+
+
+def test_min_length_and_eos_penalty_sets_change_only_the_end_of_the_search():
+    decoding = load_config(profile_config_path("quick")).decoding
+    min_length = VARIANT_SETS["min-length"](decoding)
+    assert min_length["profile"] == decoding
+    for label, options in min_length.items():
+        if label != "profile":  # <eos> impossible before a fraction of the predicted length, nothing else changed
+            assert options.eos_penalty == FORBIDDEN and options.length_target
+            assert replace(options, eos_penalty=decoding.eos_penalty, target_scale=decoding.target_scale) == decoding
+    penalties = VARIANT_SETS["eos-penalty"](decoding)
+    assert penalties["greedy"] == replace(decoding, method="greedy")
+    assert sorted(o.eos_penalty for label, o in penalties.items() if label != "greedy") == [2.0, 4.0, 6.0, 8.0]
 
 
 def test_probe_reports_lengths_against_references_and_targets():

@@ -1,6 +1,7 @@
 """Why are some models' outputs short? Decode a seeded validation sample under one search change at a time.
 
     python -m seq2seq_lib.lab.length_probe --profile quick
+    python -m seq2seq_lib.lab.length_probe --variants min-length --sample 1000 --run-dir /path/to/runs/quick-seed1234
 
 For each model and each variant of the profile's decoding (the profile itself, greedy, no n-gram blocking, no
 length penalty, `<eos>` forbidden until the predicted length, no syntax guard), it records how long the outputs
@@ -34,6 +35,9 @@ from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_mode
 
 SAMPLE = 300
 NEAR_TARGET = 2  # pieces: an output this close to its length target "ended at the target"
+FORBIDDEN = 1e9  # an <eos> penalty no hypothesis can pay
+MIN_LENGTH_FRACTIONS = (0.5, 0.7, 0.85, 1.0)
+EOS_PENALTIES = (2.0, 4.0, 6.0, 8.0)
 
 
 def variants(decoding: DecodingConfig) -> dict[str, DecodingConfig]:
@@ -44,9 +48,29 @@ def variants(decoding: DecodingConfig) -> dict[str, DecodingConfig]:
         "no n-gram blocking": replace(decoding, no_repeat_ngram=0),
         "no length penalty (alpha 0)": replace(decoding, length_penalty=0.0),
         "length penalty alpha 1": replace(decoding, length_penalty=1.0),
-        "<eos> forbidden before the target": replace(decoding, eos_penalty=1e9),
+        "<eos> forbidden before the target": replace(decoding, eos_penalty=FORBIDDEN),
         "no syntax guard": replace(decoding, syntax_guard=False),
     }
+
+
+def min_length_variants(decoding: DecodingConfig) -> dict[str, DecodingConfig]:
+    """The profile's decoding and a hard minimum length instead: `<eos>` forbidden before a fraction of the target."""
+    found = {"profile": decoding}
+    for fraction in MIN_LENGTH_FRACTIONS:
+        found[f"<eos> forbidden before {fraction:g} x target"] = replace(
+            decoding, eos_penalty=FORBIDDEN, length_target=True, target_scale=fraction)
+    return found
+
+
+def eos_penalty_variants(decoding: DecodingConfig) -> dict[str, DecodingConfig]:
+    """Greedy search and the profile's beam search under several `<eos>` penalties before the target."""
+    found = {"greedy": replace(decoding, method="greedy")}
+    for penalty in EOS_PENALTIES:
+        found[f"<eos> penalty {penalty:g} before the target"] = replace(decoding, eos_penalty=penalty)
+    return found
+
+
+VARIANT_SETS = {"one-change": variants, "min-length": min_length_variants, "eos-penalty": eos_penalty_variants}
 
 
 def targets(loaded: LoadedModel, records: list[dict]) -> np.ndarray:
@@ -85,40 +109,48 @@ def probe(loaded: LoadedModel, options: DecodingConfig, records: list[dict], sco
     }
 
 
-def run_probe(profile: str = "quick", sample: int = SAMPLE, models: tuple[str, ...] = MODEL_NAMES) -> str:
+def run_probe(profile: str = "quick", sample: int = SAMPLE, models: tuple[str, ...] = MODEL_NAMES,
+              variant_set: str = "one-change", run_dir: str | None = None, out_name: str = "length_probe") -> str:
     """Decode a seeded validation sample with every model and variant; write and return the table."""
     config = load_config(profile_config_path(profile))
+    checkpoints = run_dir or run_paths(config).run_dir
     records = sample_records(load_records(config, "valid"), sample, config.seed)
     scorer = GainScorer([record_fields(r)[1] for r in records], seed=config.seed)
     rows = []
     for name in models:
-        loaded = load_model(find_model_checkpoint(run_paths(config).run_dir, name, profile))
+        checkpoint = find_model_checkpoint(checkpoints, name, profile)
+        print(f"{name}: {checkpoint}", flush=True)
+        loaded = load_model(checkpoint)
         predicted = targets(loaded, records)
         reference_pieces = np.array([len(loaded.preprocessor.encode_tgt(record_fields(r)[1])) for r in records])
-        for label, options in variants(config.decoding).items():
+        for label, options in VARIANT_SETS[variant_set](config.decoding).items():
             row = {"model": name, "decoding": label, **probe(loaded, options, records, scorer, predicted)}
             rows.append(row)
             print(row, flush=True)
     table = format_markdown(rows)
-    header = (f"Output lengths under one decoding change at a time ({profile} models, seed {config.seed}, "
+    header = (f"Output lengths under one decoding change at a time ({profile} models from {run_dir or 'the profile run or shipped weights'}, seed {config.seed}, "
               f"{len(records)} seeded validation pairs). Reference mean "
               f"{reference_pieces.mean():.1f} pieces, length model's mean target {predicted.mean():.1f}. "
               f"*vs target*: output pieces over the predicted lengths; *ended at target*: within {NEAR_TARGET} pieces "
               "of it; chrF gain: length-matched, on this sample.\n\n")
     out = run_paths(config).results_dir
-    write_json(out / "length_probe.json", {"profile": profile, "seed": config.seed, "pairs": len(records), "rows": rows})
-    write_text(out / "length_probe.md", header + table)
+    write_json(out / f"{out_name}.json", {"profile": profile, "seed": config.seed, "pairs": len(records),
+                                          "checkpoints": str(checkpoints), "rows": rows})
+    write_text(out / f"{out_name}.md", header + table)
     return header + table
 
 
 def main() -> None:
-    """Command line: --profile, --sample, --models."""
+    """Command line: --profile, --sample, --models, --variants, --run-dir, --out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--sample", type=int, default=SAMPLE)
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    parser.add_argument("--variants", default="one-change", choices=sorted(VARIANT_SETS))
+    parser.add_argument("--run-dir", default=None, help="folder of <model>/checkpoint.pt (default: the profile's run)")
+    parser.add_argument("--out", default="length_probe", help="results/<profile>/<out>.{json,md}")
     args = parser.parse_args()
-    print(run_probe(args.profile, args.sample, tuple(args.models)))
+    print(run_probe(args.profile, args.sample, tuple(args.models), args.variants, args.run_dir, args.out))
 
 
 if __name__ == "__main__":
