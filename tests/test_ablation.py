@@ -59,6 +59,15 @@ def test_variant_folders_follow_the_name_and_every_setting():
     assert config.profile.startswith("ablation-more-dropout-")
 
 
+def test_an_unchanged_row_of_two_models_specs_keeps_its_scores_apart():
+    # "quick settings" decodes the base run in both specs: the scores must not be shared between the models
+    rows = {m: variant_config({"base": "quick", "model": m, "variants": {"quick settings": {}}}, "quick settings")
+            for m in ("rnn", "lstm")}
+    assert rows["rnn"][1] != rows["lstm"][1]
+    assert rows["rnn"][0].profile == rows["lstm"][0].profile == "quick"  # both decode the profile's own run
+    assert rows["rnn"][0].models == ["rnn"] and rows["lstm"][0].models == ["lstm"]
+
+
 def test_rows_train_apart_and_score_per_seed(smoke_run, tmp_path, capsys):
     spec = {
         "base": "smoke", "model": "attention", "table": "ablation_seeds_unit_test.md", "seeds": [1234, 7],

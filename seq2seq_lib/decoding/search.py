@@ -82,19 +82,17 @@ def greedy_decode(
         tokens = torch.full((batch,), SOS_ID, dtype=torch.long, device=device)  # (A,)
         finished = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,)
         scores = torch.zeros(batch, device=device)  # (B,)
-        generated = torch.empty(batch, 0, dtype=torch.long, device=device)  # (B, t): <eos> once a sentence ended
+        generated = torch.full((batch, options.max_len), EOS_ID, dtype=torch.long, device=device)  # (B, max_len)
         guarded = guard.start(batch) if guard is not None else None
         attns = []  # per step (B, S), zero for sentences that ended
-        for _ in range(options.max_len):
+        for t in range(options.max_len):
             logits, state, attn = model.decode_step(tokens, state, enc)  # (A, V), (A, S) | None
             log_probs = torch.log_softmax(logits, dim=-1)  # (A, V)
-            seqs = generated.index_select(0, active)  # (A, t)
+            seqs = generated[:, :t].index_select(0, active)  # (A, t)
             _constrain(log_probs, seqs, options, targets, guard, guarded)
             best, tokens = log_probs.max(dim=-1)  # (A,), (A,)
             scores[active] += best
-            step = torch.full((batch,), EOS_ID, dtype=torch.long, device=device)  # (B,)
-            step[active] = tokens
-            generated = torch.cat([generated, step.unsqueeze(1)], dim=1)  # (B, t + 1)
+            generated[active, t] = tokens  # the rows that ended keep <eos>
             if attn is not None:
                 attns.append(attn.new_zeros(batch, attn.size(1)).index_copy_(0, active, attn))  # (B, S)
             ended = tokens == EOS_ID  # (A,)

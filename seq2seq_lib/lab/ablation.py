@@ -70,8 +70,8 @@ def variant_config(spec: dict[str, Any], name: str, seed: int | None = None) -> 
     model, common = spec["model"], {**spec.get("common", {}), **({} if seed is None else {"seed": seed})}
     base = profile_config_path(spec["base"])
     overrides = spec["variants"][name] or {}
-    settings = {**common, **overrides}
-    if not _decoding_only({k: v for k, v in settings.items() if k != "seed"}):
+    settings = {**common, **overrides, "models": [model]}  # the folder of scores is the spec model's own
+    if not _decoding_only({k: v for k, v in settings.items() if k not in ("seed", "models")}):
         trained_as = next(iter(spec["variants"])) if overrides and _decoding_only(overrides) else name
         trained = load_config(base, {**common, **(spec["variants"][trained_as] or {}), "models": [model]})
         training_key = replace(trained, decoding=DecodingConfig())  # decoding never changes what is trained
