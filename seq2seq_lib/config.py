@@ -58,7 +58,6 @@ class TrainingConfig:
     lr: float = 0.002
     clip_norm: float = 1.0
     teacher_forcing: float = 1.0  # share of steps fed the true previous piece; 1.0 takes the models' fused fast path
-    sampled_negatives: int = 0  # > 0: softmax over the batch's pieces plus this many drawn ones (training only)
     plateau_patience: int = 0  # halve the learning rate after this many epochs without a lower validation loss
     early_stopping_patience: int = 2  # stop after this many epochs without a lower validation loss
     num_threads: int = 0  # 0: leave torch's default

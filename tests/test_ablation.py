@@ -131,8 +131,8 @@ def test_ablation_summary_puts_every_change_beside_its_tables_baseline(tmp_path)
     decisions = tmp_path / "decisions.yaml"
     decisions.write_text('ablation_a.md:\n  wider: "yes"\n')
     lines = ablation_summary(tmp_path, decisions).splitlines()
-    assert lines[0] == "| change | valid chrF | adopted | table |"
-    assert lines[2:] == ["| wider | 15.50 (baseline 15.00) | yes | [ablation_a.md](ablation_a.md) |"]
+    assert lines[0] == "| change | validation score | adopted | table |"
+    assert lines[2:] == ["| wider | valid chrF 15.50 (baseline 15.00) | yes | [ablation_a.md](ablation_a.md) |"]
     decisions.write_text("ablation_a.md: {}\n")
     with pytest.raises(UserError, match="'wider' \\(ablation_a.md\\) was adopted"):
         ablation_summary(tmp_path, decisions)

@@ -205,8 +205,8 @@ def ablation_summary(results_dir: Path, decisions_file: Path) -> str:
             adopted = decisions.get(path.name, {}).get(change)
             if adopted is None:
                 raise UserError(f"{decisions_file.name} does not say whether '{change}' ({path.name}) was adopted; add it")
-            rows.append({"change": change, metric: f"{score} (baseline {baseline})", "adopted": adopted,
-                         "table": f"[{path.name}]({path.name})"})
+            rows.append({"change": change, "validation score": f"{metric} {score} (baseline {baseline})",
+                         "adopted": adopted, "table": f"[{path.name}]({path.name})"})
     return format_markdown(rows)
 
 

@@ -50,7 +50,6 @@ from .reference_models import build_reference, reference_beam, reference_greedy
 BATCH_SIZE = 64
 NO_EOS = -1  # an id no reference step can emit: its decoding then runs exactly max_len steps
 DEMO_DOCSTRING = "Return the largest number in a list, or None when the list is empty."  # 12 words
-SAMPLED_NEGATIVES = 512  # drawn pieces of the sampled-softmax row of the output-layer experiment
 BUSY_LOAD_SHARE = 0.5  # a 1-minute load average above this share of the CPUs counts as a busy machine
 
 
@@ -236,9 +235,9 @@ def train_step(loss_fn: LossFn, optimizer: torch.optim.Optimizer, batch: Batch) 
     return loss.item()
 
 
-def ours_loss(model: Seq2Seq, negatives: int = 0) -> LossFn:
-    """Our production training loss: training.batch_loss at teacher forcing 1.0 (sampled when negatives > 0)."""
-    return lambda b: batch_loss(model, b, teacher_forcing=1.0, negatives=negatives)[0]
+def ours_loss(model: Seq2Seq) -> LossFn:
+    """Our production training loss: training.batch_loss at teacher forcing 1.0, no label smoothing."""
+    return lambda b: batch_loss(model, b, teacher_forcing=1.0)[0]
 
 
 def reference_loss(reference: nn.Module) -> LossFn:
@@ -266,17 +265,15 @@ def bench_model(loaded: LoadedModel, config: Config, records: list[dict], plan: 
     model = loaded.model.to(dev)
     out = bench_decoding(model, build_reference(loaded.name, model).to(dev), loaded.preprocessor, batches[0], config, plan)
     trainee = copy.deepcopy(model).train()  # the trained weights stay as they are for the demo
-    out["train"] = bench_training(trainee, build_reference(loaded.name, trainee).to(dev), batches, plan.repeats,
-                                  config.training.sampled_negatives)
+    out["train"] = bench_training(trainee, build_reference(loaded.name, trainee).to(dev), batches, plan.repeats)
     out["projection_share"] = projection_share(trainee, batches[-1], plan.repeats)
     return out
 
 
-def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], repeats: int,
-                   negatives: int = 0) -> dict[str, Any]:
-    """Target tokens/s of training steps, our production step (the profile's loss) against the reference's."""
+def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], repeats: int) -> dict[str, Any]:
+    """Target tokens/s of training steps, our production step against the reference's."""
     steps = {
-        "ours": partial(train_step, ours_loss(model, negatives), torch.optim.Adam(model.parameters())),
+        "ours": partial(train_step, ours_loss(model), torch.optim.Adam(model.parameters())),
         "ref": partial(train_step, reference_loss(reference), torch.optim.Adam(reference.parameters())),
     }
     for step in steps.values():
@@ -287,7 +284,7 @@ def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], r
         for key, seconds in times.items():
             totals[key] = totals.get(key, 0.0) + seconds
     tokens = sum(b.num_tgt_tokens for b in batches)
-    out: dict[str, Any] = {"tokens": tokens, "batches": len(batches), "sampled_negatives": negatives}
+    out: dict[str, Any] = {"tokens": tokens, "batches": len(batches)}
     for key in steps:
         out[f"{key}_tok_s"] = tokens / totals[key]
         out[f"{key}_cpu_tok_s"] = tokens / totals[f"{key}_cpu"]
@@ -497,12 +494,7 @@ def output_layer_options(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str
         """losses.linear_cross_entropy, what batch_loss trains with (same function as `real_rows`)."""
         linear_cross_entropy(features, proj, batch.tgt_out)[0].backward()
 
-    def sampled() -> None:
-        """The fused loss over the batch's pieces plus SAMPLED_NEGATIVES drawn ones (training.sampled_negatives)."""
-        linear_cross_entropy(features, proj, batch.tgt_out, negatives=SAMPLED_NEGATIVES)[0].backward()
-
-    options = {"full": full, "non_pad_rows": real_rows, "fused_chunked": fused, "adaptive": adaptive_softmax,
-               "sampled": sampled}
+    options = {"full": full, "non_pad_rows": real_rows, "fused_chunked": fused, "adaptive": adaptive_softmax}
     times = interleaved(options, repeats)
     return {
         **{f"{key}_s": times[key] for key in options},
@@ -539,13 +531,6 @@ def check_targets(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def train_loss_label(results: dict[str, Any]) -> str:
-    """How the benchmarked training step computes its loss, from the models' train records."""
-    negatives = {m["train"].get("sampled_negatives", 0) for m in results["models"].values()}
-    return ", ".join("the fused full-softmax loss" if n == 0 else f"a sampled softmax with {n} drawn pieces"
-                     for n in sorted(negatives))
-
-
 def markdown_report(results: dict[str, Any]) -> str:
     """A small Markdown summary of the results."""
     meta = results["meta"]
@@ -559,8 +544,6 @@ def markdown_report(results: dict[str, Any]) -> str:
             f"{meta['elapsed_s']:.0f} s; medians of {meta['plan']['repeats']} interleaved rounds. "
             "Ratios are ours / reference by wall time (by CPU time in brackets); higher is better."
         ),
-        "",
-        f"Our training step: {train_loss_label(results)}.",
         "",
         "| model | train tok/s ours / ref | train ratio | greedy ratio | beam ratio | projection share |",
         "|---|---:|---:|---:|---:|---:|",
@@ -588,8 +571,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         (
             f"Output layer (projection + loss, fwd + bwd), speed-up over the full softmax at every position: "
             f"non-pad rows only {layer['non_pad_rows_speedup']:.2f}x, "
-            f"fused chunked loss {layer['fused_chunked_speedup']:.2f}x, adaptive softmax {layer['adaptive_speedup']:.2f}x, "
-            f"sampled softmax (the batch's pieces + {SAMPLED_NEGATIVES} drawn) {layer['sampled_speedup']:.2f}x."
+            f"fused chunked loss (what training uses) {layer['fused_chunked_speedup']:.2f}x, adaptive softmax {layer['adaptive_speedup']:.2f}x."
         ),
         f"Reference greedy sentences/s by grad mode: {modes}.",
     ]

@@ -45,12 +45,11 @@ class TrainResult:
     best_epoch: int  # the epoch kept in checkpoint.pt (lowest validation loss)
 
 
-def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float, negatives: int = 0) -> tuple[torch.Tensor, int]:
-    """Training loss of one batch: fused and chunked on the teacher-forced fast path (sampled when
-    `negatives` > 0), plain otherwise."""
+def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float) -> tuple[torch.Tensor, int]:
+    """Training loss of one batch: fused and chunked on the teacher-forced fast path, plain otherwise."""
     if teacher_forcing >= 1.0:
         features, bonus = model.forward_features(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, D)
-        return linear_cross_entropy(features, model.output.proj, batch.tgt_out, bonus, negatives)
+        return linear_cross_entropy(features, model.output.proj, batch.tgt_out, bonus)
     logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=teacher_forcing)  # (B, T, V)
     return sequence_loss(logits.float(), batch.tgt_out)
 
@@ -183,7 +182,7 @@ def train_model(
             batch = batch.to(device)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, enabled=use_amp):
-                loss, tokens = batch_loss(model, batch, ratio, config.training.sampled_negatives)
+                loss, tokens = batch_loss(model, batch, ratio)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.training.clip_norm)

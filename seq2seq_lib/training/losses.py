@@ -6,12 +6,6 @@ step (see `python -m seq2seq_lib bench`). `linear_cross_entropy` computes
 the (N, V) logits never exist at once, each chunk's softmax turns into its gradient in place while
 it is in cache, and the gradients are accumulated in the forward pass. An optional sparse bias (the copy
 bonus of `models/copy.py`: a few additions per row) is added to each chunk's logits before the softmax.
-
-With `negatives` > 0 the softmax runs over a candidate set instead of the whole vocabulary (a sampled
-softmax, training only): every piece that is a target or a copy candidate in the batch, plus `negatives`
-pieces drawn uniformly from the rest, whose logits get log(rest / negatives) added so that their sum
-estimates the rest's share of the partition function. With `negatives` at least the rest's size the loss
-and its gradients are the full softmax's.
 """
 
 from __future__ import annotations
@@ -88,44 +82,19 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None, extra
 
 
-def sample_candidates(vocab_size: int, required: Tensor, negatives: int) -> tuple[Tensor, Tensor]:
-    """Candidate pieces of a sampled softmax: the `required` ids and `negatives` drawn uniformly from the rest.
-
-    Returns (candidates (K,) sorted ids, log_weight (K,)): 0 for required ids, log(rest / drawn) for drawn ones.
-    """
-    is_required = torch.zeros(vocab_size, dtype=torch.bool, device=required.device)
-    is_required[required] = True
-    rest = (~is_required).nonzero().squeeze(1)  # (R,)
-    drawn = rest[torch.randperm(rest.numel(), device=rest.device)[:negatives]]  # (min(R, negatives),)
-    candidates, order = torch.cat([is_required.nonzero().squeeze(1), drawn]).sort()
-    log_weight = torch.zeros(candidates.numel(), device=required.device)
-    if drawn.numel():
-        log_weight[order >= candidates.numel() - drawn.numel()] = math.log(rest.numel() / drawn.numel())
-    return candidates, log_weight
-
-
 def linear_cross_entropy(
     features: Tensor,
     projection: torch.nn.Linear,
     targets: Tensor,
     extra: SparseLogitBias | None = None,
-    negatives: int = 0,
 ) -> tuple[Tensor, int]:
     """sequence_loss of projection(features) (+ extra, a sparse bias (B, T, M)) without the full logits:
-    features (B, T, D), targets (B, T); `negatives` > 0: a sampled softmax (module docstring)."""
+    features (B, T, D), targets (B, T)."""
     keep = targets != PAD_ID  # (B, T): padding costs nothing
-    gold = targets[keep]  # (N,)
     index, value = (None, None) if extra is None else (extra.index[keep], extra.value[keep])  # (N, M) each
-    weight, bias = projection.weight, projection.bias
-    if negatives > 0:
-        required = gold if index is None else torch.cat([gold, index.reshape(-1)])
-        candidates, log_weight = sample_candidates(weight.size(0), required, negatives)
-        position = torch.full((weight.size(0),), -1, dtype=torch.long, device=gold.device)
-        position[candidates] = torch.arange(candidates.numel(), device=gold.device)  # vocabulary id -> column
-        weight, bias = weight[candidates], bias[candidates] + log_weight  # (K, D), (K,)
-        gold = position[gold]
-        index = None if index is None else position[index]  # PAD_ID entries carry value 0 wherever they land
-    loss = _LinearCrossEntropy.apply(features[keep], weight, bias, gold, index, value)
+    loss = _LinearCrossEntropy.apply(
+        features[keep], projection.weight, projection.bias, targets[keep], index, value
+    )
     return loss, int(keep.sum())
 
 
