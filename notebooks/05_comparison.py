@@ -292,8 +292,8 @@ display(HTML(examples_html(examples, max_lines=12)))
 # Each row below changed one thing against the quick profile of its time and was scored on the
 # validation split (what the choices were made on). Most were measured by validation BLEU, before the
 # docstring gain existed (the newest, the sampled softmax, by the gain); the decoding each model now
-# uses was chosen again by the gain (the conclusions below list it). The link opens the row's own table, with its settings, seeds and test
-# scores; rows that did not help stay in the tables. `docs/EXPERIMENTS.md` tells the story.
+# uses was chosen again by the gain (the conclusions below list it). The link opens the row's own
+# table, with its settings, seeds and test scores; rows that did not help stay in the tables. `docs/EXPERIMENTS.md` tells the story.
 
 # %% slideshow={"slide_type": "fragment"}
 summary_table = paths.results_dir / "ablation_summary.md"

@@ -15,6 +15,12 @@ def resolve_path(path: str | Path) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def project_relative(path: str | Path, root: Path = PROJECT_ROOT) -> str:
+    """A path as a reader sees it: relative to the project root when inside it, else as given."""
+    path = Path(path)
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 @dataclass(frozen=True)
 class RunPaths:
     """The folders of one profile and seed: runs/<profile>-seed<seed>/ and results/<profile>/."""

@@ -48,7 +48,6 @@ class Dims:
 TINY_DIMS = Dims("tiny", 16, 16, 200, 200)
 
 
-
 def synthetic_lengths(count: int, seed: int) -> list[tuple[int, int]]:
     """(src, tgt) lengths with <eos>: docstring 8-40 tokens, code 20-120 pieces, lognormal, fixed seed."""
     rng = random.Random(seed)
@@ -88,8 +87,6 @@ def pair(name: str, dims: Dims, dev: torch.device, seed: int, tie: bool = False)
     model = build_model(name, dims.src_vocab, dims.tgt_vocab, emb_dim=dims.emb_dim, hidden_dim=dims.hidden_dim,
                         tie_embeddings=tie).to(dev)
     return model, build_reference(name, model).to(dev)
-
-
 
 
 @pytest.fixture(scope="module")

@@ -45,3 +45,11 @@ def test_probe_reports_lengths_against_references_and_targets():
     assert (row["at max_len %"] == 100.0) == (row["mean pieces"] == 10.0)  # every output at the limit, or not
     references = sum(len(loaded.preprocessor.encode_tgt(record_fields(r)[1])) for r in records)
     assert row["length ratio"] == pytest.approx(6 * row["mean pieces"] / references, abs=0.02)
+
+
+def test_a_run_folder_without_the_model_is_a_one_line_error(tmp_path):
+    from seq2seq_lib.errors import UserError
+    from seq2seq_lib.lab.length_probe import run_probe
+
+    with pytest.raises(UserError, match="--run-dir needs <model>/checkpoint.pt"):
+        run_probe("quick", sample=2, models=("rnn",), run_dir=str(tmp_path))

@@ -34,7 +34,7 @@ from ..errors import UserError
 from ..evaluation.results import format_markdown, load_shipped_results, markdown_rows, table_rows
 from ..io_utils import read_json, write_text
 from ..models import MODEL_NAMES, build_model, count_parameters
-from ..paths import RunPaths, run_paths
+from ..paths import RunPaths, project_relative, run_paths
 from ..runtime import configure_threads
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .visualize import STYLE, save_figure
@@ -64,8 +64,7 @@ class NotebookContext:
 
     def relative(self, path: str | Path) -> str:
         """A path as the reader sees it: relative to the project root when inside it."""
-        path = Path(path)
-        return str(path.relative_to(self.paths.root)) if path.is_relative_to(self.paths.root) else str(path)
+        return project_relative(path, self.paths.root)
 
 
 def setup_notebook(profile: str, seed: int) -> NotebookContext:

@@ -41,7 +41,7 @@ from ..decoding.search import decode
 from ..errors import UserError
 from ..io_utils import write_json, write_text
 from ..models import MODEL_NAMES, Seq2Seq
-from ..paths import git_commit, run_paths
+from ..paths import git_commit, project_relative, run_paths
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..training.loop import batch_loss
 from ..training.losses import linear_cross_entropy, sequence_loss
@@ -119,8 +119,7 @@ def run_benchmark(
         "mode": plan.mode,
         "plan": asdict(plan),
         "profile": profile,
-        "checkpoints": {name: str(m.path.relative_to(PROJECT_ROOT)) if m.path.is_relative_to(PROJECT_ROOT) else str(m.path)
-                        for name, m in models.items()},
+        "checkpoints": {name: project_relative(m.path) for name, m in models.items()},
         "decoding": asdict(config.decoding),
         "git_commit": git_commit(),
         "device": str(dev),
@@ -171,13 +170,23 @@ def recipe_models(config: Config) -> dict[str, LoadedModel]:
     return {name: load_model(find_model_checkpoint(run_dir, name, config.profile)) for name in MODEL_NAMES}
 
 
+def corpus_folders(corpus_dir: str | None) -> list[Path]:
+    """Where the benchmark looks for pairs: `corpus_dir` when given, else data/corpus then the committed sample."""
+    return [Path(corpus_dir)] if corpus_dir else [PROJECT_ROOT / "data" / "corpus", PROJECT_ROOT / "data" / "sample"]
+
+
+def find_split(corpus_dir: str | None, split: str) -> Path | None:
+    """The first of `corpus_folders` that holds `split`, or None."""
+    return next((f for f in corpus_folders(corpus_dir) if (f / f"{split}.jsonl.gz").is_file()), None)
+
+
 def bench_records(corpus_dir: str | None) -> list[dict]:
     """The pairs batches are drawn from: the test split of `corpus_dir`, data/corpus or the committed sample."""
-    folders = [Path(corpus_dir)] if corpus_dir else [PROJECT_ROOT / "data" / "corpus", PROJECT_ROOT / "data" / "sample"]
-    for folder in folders:
-        if (folder / "test.jsonl.gz").is_file():
-            return load_split(folder, "test")
-    raise UserError(f"no test split in {', '.join(map(str, folders))}; build the corpus with `python -m seq2seq_lib data build`")
+    folder = find_split(corpus_dir, "test")
+    if folder is None:
+        raise UserError(f"no test split in {', '.join(map(str, corpus_folders(corpus_dir)))}; "
+                        "build the corpus with `python -m seq2seq_lib data build`")
+    return load_split(folder, "test")
 
 
 def real_batches(records: list[dict], preprocessor: Preprocessor, config: Config, count: int, seed: int,
@@ -425,17 +434,13 @@ def corpus_lengths(corpus_dir: Path, limit: int, max_src: int, max_tgt: int) -> 
 
 def measure_padding(corpus_dir: str | None, plan: Plan, config: Config, seed: int) -> dict[str, Any]:
     """Pad share (src + tgt) of length-bucketed against random batches of 64 on the real corpus."""
-    if corpus_dir is None:
-        found = [PROJECT_ROOT / d for d in ("data/corpus", "data/sample") if (PROJECT_ROOT / d / "train.jsonl.gz").is_file()]
-        if not found:
-            return {"source": "no corpus found", "bucketed": None, "random": None}
-        corpus = found[0]
-    else:
-        corpus = Path(corpus_dir)
+    corpus = find_split(corpus_dir, "train")
+    if corpus is None:
+        return {"source": "no corpus found", "bucketed": None, "random": None}
     lengths, how = corpus_lengths(corpus, plan.padding_records, config.data.max_src_len, config.data.max_tgt_len)
     dataset = EncodedDataset([([4] * s, [4] * t) for s, t in lengths], list(range(len(lengths))))
     return {
-        "corpus": str(corpus.relative_to(PROJECT_ROOT)) if corpus.is_relative_to(PROJECT_ROOT) else str(corpus),
+        "corpus": project_relative(corpus),
         "source": how,
         "pairs": len(lengths),
         "bucketed": padding_fraction(make_loader(dataset, BATCH_SIZE, shuffle=True, seed=seed)),

@@ -3,8 +3,10 @@
     python -m seq2seq_lib.lab.length_probe --profile quick
     python -m seq2seq_lib.lab.length_probe --variants min-length --sample 1000 --run-dir /path/to/runs/quick-seed1234
 
-For each model and each variant of the profile's decoding (the profile itself, greedy, no n-gram blocking, no
-length penalty, `<eos>` forbidden until the predicted length, no syntax guard), it records how long the outputs
+For each model and each variant of the profile's decoding in the chosen set (`one-change`: the profile itself,
+greedy, no n-gram blocking, no length penalty, `<eos>` forbidden until the predicted length, no syntax guard;
+`min-length`: `<eos>` forbidden before a fraction of the predicted length; `eos-penalty`: greedy and several
+`<eos>` penalties), it records how long the outputs
 are against the references and the length model's targets, how many end within 2 pieces of their target,
 chrF with its length-matched docstring gain, and how many compile. Writes `results/<profile>/length_probe.{json,md}`. Validation only:
 the test split is never read.
@@ -15,22 +17,24 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..config import DecodingConfig, load_config, profile_config_path
+from ..config import Config, DecodingConfig, load_config, profile_config_path
 from ..data.batching import encode_records, make_loader
 from ..data.preprocess import record_fields
 from ..data.records import load_records, sample_records
 from ..decoding.search import decode_records
+from ..errors import UserError
 from ..evaluation.gain import GainScorer
 from ..evaluation.metrics import compiles
 from ..evaluation.results import format_markdown
 from ..io_utils import write_json, write_text
 from ..models import MODEL_NAMES
-from ..paths import run_paths
+from ..paths import project_relative, run_paths
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 
 SAMPLE = 300
@@ -109,17 +113,27 @@ def probe(loaded: LoadedModel, options: DecodingConfig, records: list[dict], sco
     }
 
 
+def probed_checkpoint(config: Config, name: str, run_dir: str | None) -> Path:
+    """The checkpoint a model is probed from: `run_dir`/<name>/checkpoint.pt, else the profile's run or shipped weights."""
+    if run_dir is None:
+        return find_model_checkpoint(run_paths(config).run_dir, name, config.profile)
+    checkpoint = Path(run_dir) / name / "checkpoint.pt"
+    if not checkpoint.is_file():  # a given folder is never silently replaced by the shipped weights
+        raise UserError(f"no {checkpoint}: --run-dir needs <model>/checkpoint.pt for every model probed")
+    return checkpoint
+
+
 def run_probe(profile: str = "quick", sample: int = SAMPLE, models: tuple[str, ...] = MODEL_NAMES,
               variant_set: str = "one-change", run_dir: str | None = None, out_name: str = "length_probe") -> str:
     """Decode a seeded validation sample with every model and variant; write and return the table."""
     config = load_config(profile_config_path(profile))
-    checkpoints = run_dir or run_paths(config).run_dir
+    source = run_dir or "the profile's run or its shipped weights"
+    checkpoints = {name: probed_checkpoint(config, name, run_dir) for name in models}  # checked before any work
     records = sample_records(load_records(config, "valid"), sample, config.seed)
     scorer = GainScorer([record_fields(r)[1] for r in records], seed=config.seed)
     rows = []
-    for name in models:
-        checkpoint = find_model_checkpoint(checkpoints, name, profile)
-        print(f"{name}: {checkpoint}", flush=True)
+    for name, checkpoint in checkpoints.items():
+        print(f"{name}: {project_relative(checkpoint)}", flush=True)
         loaded = load_model(checkpoint)
         predicted = targets(loaded, records)
         reference_pieces = np.array([len(loaded.preprocessor.encode_tgt(record_fields(r)[1])) for r in records])
@@ -128,14 +142,16 @@ def run_probe(profile: str = "quick", sample: int = SAMPLE, models: tuple[str, .
             rows.append(row)
             print(row, flush=True)
     table = format_markdown(rows)
-    header = (f"Output lengths under one decoding change at a time ({profile} models from {run_dir or 'the profile run or shipped weights'}, seed {config.seed}, "
-              f"{len(records)} seeded validation pairs). Reference mean "
+    header = (f"Output lengths under the decodings of the '{variant_set}' set ({profile} models from {source}, "
+              f"seed {config.seed}, {len(records)} seeded validation pairs). Reference mean "
               f"{reference_pieces.mean():.1f} pieces, length model's mean target {predicted.mean():.1f}. "
               f"*vs target*: output pieces over the predicted lengths; *ended at target*: within {NEAR_TARGET} pieces "
               "of it; chrF gain: length-matched, on this sample.\n\n")
     out = run_paths(config).results_dir
     write_json(out / f"{out_name}.json", {"profile": profile, "seed": config.seed, "pairs": len(records),
-                                          "checkpoints": str(checkpoints), "rows": rows})
+                                          "variants": variant_set,
+                                          "checkpoints": {n: project_relative(c) for n, c in checkpoints.items()},
+                                          "rows": rows})
     write_text(out / f"{out_name}.md", header + table)
     return header + table
 
