@@ -133,7 +133,7 @@ def cmd_seeds(args: argparse.Namespace) -> None:
     """Train and evaluate a profile with several seeds and report the spread."""
     from .lab.seeds import run_seeds
 
-    print(run_seeds(args.profile, args.seeds, split=args.split, max_examples=args.max_examples))
+    print(run_seeds(args.profile, args.seeds, split=args.split, max_examples=args.max_examples, models=args.models))
 
 
 def cmd_ablate(args: argparse.Namespace) -> None:
@@ -204,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     seeds.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
     seeds.add_argument("--split", default="test")
+    seeds.add_argument("--models", nargs="+", choices=MODEL_CHOICES[:-1], help="only these models (default: the profile's)")
     seeds.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
     seeds.set_defaults(func=cmd_seeds)
 

@@ -33,3 +33,17 @@ def test_run_seeds_trains_each_seed_and_reports_the_spread(smoke_run):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells[2:] == [f"{values[0]:.2f}", f"{values[1]:.2f}", f"{statistics.mean(values):.2f}", f"{statistics.stdev(values):.2f}"]
     assert (results / "seeds_valid.md").read_text().endswith(table)
+
+
+def test_the_shipped_weights_stand_for_their_own_seed_only(tmp_path, monkeypatch):
+    import seq2seq_lib.lab.seeds as seeds
+
+    monkeypatch.setattr(seeds, "run_paths", lambda config: run_paths(config, tmp_path))  # no local runs
+    quick = load_config(profile_config_path("quick"))
+    assert seeds.shipped_run(quick, "attention")  # weights/quick/attention.pt records seed 1234
+    assert not seeds.shipped_run(load_config(profile_config_path("quick"), {"seed": 1}), "attention")
+    assert not seeds.shipped_run(load_config(profile_config_path("smoke")), "attention")  # nothing shipped for smoke
+    local = run_paths(quick, tmp_path).model_dir("attention")
+    local.mkdir(parents=True)
+    (local / "checkpoint.pt").write_bytes(b"")
+    assert not seeds.shipped_run(quick, "attention")  # a local run of the seed is used instead

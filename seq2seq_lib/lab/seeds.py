@@ -4,30 +4,44 @@ from __future__ import annotations
 
 import statistics
 
-from ..config import load_config, profile_config_path
+from ..config import Config, load_config, profile_config_path
 from ..evaluation.evaluate import evaluate_models
 from ..evaluation.results import format_markdown, load_summaries
 from ..io_utils import write_text
 from ..paths import run_paths
 from ..pipeline import train_models
+from ..training.checkpoints import SHIPPED_WEIGHTS_DIR, read_checkpoint
 
 METRICS = {"chrf": "chrF", "chrf_gain": "chrF gain (length-matched)", "bleu": "BLEU", "compiles": "compiles"}
 
 
-def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples: int | None = None) -> str:
-    """Train and evaluate every model of a profile once per seed; write the spread as a table.
+def shipped_run(config: Config, name: str) -> bool:
+    """Whether the model of this config is the shipped one: no local checkpoint, and shipped weights of its seed."""
+    if (run_paths(config).model_dir(name) / "checkpoint.pt").is_file():
+        return False
+    shipped = SHIPPED_WEIGHTS_DIR / config.profile / f"{name}.pt"
+    return shipped.is_file() and read_checkpoint(shipped)["config"]["seed"] == config.seed
 
-    Finished seeds are reused: trained runs resume, and a seed's evaluation is kept once written
-    (delete `results/<profile>/seeds/seed<N>` to evaluate it again).
+
+def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples: int | None = None,
+              models: list[str] | None = None) -> str:
+    """Train and evaluate the models of a profile (every one, or `models`) once per seed; write the spread as a table.
+
+    Finished seeds are reused: trained runs resume, the shipped weights stand for their own seed, and a seed's
+    evaluation is kept once written for the models asked (delete `results/<profile>/seeds/seed<N>` to evaluate
+    it again).
     """
     rows: dict[tuple[str, str], list[float]] = {}
     for seed in seeds:
         config = load_config(profile_config_path(profile), {"seed": seed})
+        names = list(models or config.models)
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
-        train_models(config, list(config.models))
-        if not (out_dir / f"summary_{split}.json").is_file():
-            evaluate_models(config, list(config.models), split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
-        for summary in load_summaries(out_dir, split):
+        if to_train := [name for name in names if not shipped_run(config, name)]:
+            train_models(config, to_train)
+        summary_path = out_dir / f"summary_{split}.json"
+        if not summary_path.is_file() or not set(names) <= {s["system"] for s in load_summaries(out_dir, split)}:
+            evaluate_models(config, names, split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
+        for summary in (s for s in load_summaries(out_dir, split) if s["system"] in names):
             for key, label in METRICS.items():
                 value = summary["metrics"].get(key)  # absent from summaries written before the metric existed
                 rows.setdefault((summary["system"], label), []).append(float("nan") if value is None else value)
@@ -41,5 +55,6 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
         }
         for (name, label), values in rows.items()
     ])
-    write_text(run_paths(config).results_dir / f"seeds_{split}.md", f"Scores on the {split} split per seed ({profile} profile)\n\n{table}")
+    suffix = "" if models is None else "_" + "_".join(models)
+    write_text(run_paths(config).results_dir / f"seeds_{split}{suffix}.md", f"Scores on the {split} split per seed ({profile} profile)\n\n{table}")
     return table
