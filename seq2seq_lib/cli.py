@@ -20,6 +20,7 @@ import sys
 from typing import Sequence
 
 from .errors import UserError
+from .lab.commands import add_lab_commands
 
 MODEL_CHOICES = ("rnn", "lstm", "attention", "all")
 
@@ -50,7 +51,8 @@ def cmd_data(args: argparse.Namespace) -> None:
     from .data import corpus
 
     if args.action == "build":
-        corpus.build_corpus(args.packages, args.out, args.cache, jobs=args.jobs)
+        corpus.build_corpus(args.packages, args.out, args.cache, jobs=args.jobs, manifest_path=corpus.committed_manifest(args.out),
+                            training_packages_file=args.training_packages)
     else:
         print(corpus.format_stats(corpus.corpus_stats(args.corpus_dir)))
 
@@ -115,34 +117,11 @@ def cmd_visualize(args: argparse.Namespace) -> None:
     visualize_attention(config, num_examples=args.num_examples, split=args.split)
 
 
-def cmd_bench(args: argparse.Namespace) -> None:
-    """Benchmark the profile's models against plain tutorial-style references; prints the report."""
-    from .lab.bench import markdown_report, run_benchmark
-
-    print(markdown_report(run_benchmark(quick=args.quick, out_dir=args.out, num_threads=args.threads, strict=args.strict)))
-
-
 def cmd_run_all(args: argparse.Namespace) -> None:
     """The whole pipeline of a profile."""
     from .pipeline import run_all
 
     run_all(args.profile, force=args.force, skip_notebooks=args.skip_notebooks)
-
-
-def cmd_seeds(args: argparse.Namespace) -> None:
-    """Train and evaluate a profile with several seeds and report the spread."""
-    from .lab.seeds import run_seeds
-
-    print(run_seeds(args.profile, args.seeds, split=args.split, max_examples=args.max_examples, models=args.models))
-
-
-def cmd_ablate(args: argparse.Namespace) -> None:
-    """One change at a time against a profile; writes results/<profile>/ablation.md."""
-    from pathlib import Path
-
-    from .lab.ablation import run_ablation, write_ablation_summary
-
-    print(write_ablation_summary() if args.summary else run_ablation(Path(args.spec), stage=args.stage, jobs=args.jobs))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="build the corpus or print its statistics")
     data.add_argument("action", choices=("build", "stats"))
     data.add_argument("--packages", default="data/packages.txt", help="pinned package list")
-    data.add_argument("--out", default="data/corpus", help="where the splits are written")
+    data.add_argument("--training-packages", help="more pinned packages, for the training split only (data/packages_full.txt)")
+    data.add_argument("--out", default="data/corpus", help="where the splits are written (the manifest goes beside it)")
     data.add_argument("--cache", default="data/cache", help="download cache")
     data.add_argument("--jobs", type=int, default=2, help="parallel processes")
     data.add_argument("--corpus-dir", default="data/corpus", help="corpus to describe (stats)")
@@ -193,28 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     visualize.add_argument("--split", default="test")
     visualize.set_defaults(func=cmd_visualize)
 
-    bench = commands.add_parser("bench", help="speed against plain reference implementations")
-    bench.add_argument("--quick", action="store_true", help="a shorter run (a few minutes)")
-    bench.add_argument("--out", default="results/bench", help="where the JSON and Markdown go")
-    bench.add_argument("--threads", type=int, default=1, help="torch threads (the demo's and one evaluation worker's)")
-    bench.add_argument("--strict", action="store_true", help="refuse to run on a busy machine instead of warning")
-    bench.set_defaults(func=cmd_bench)
-
-    seeds = commands.add_parser("seeds", help="the spread of the results over several seeds")
-    seeds.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
-    seeds.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
-    seeds.add_argument("--split", default="test")
-    seeds.add_argument("--models", nargs="+", choices=MODEL_CHOICES[:-1], help="only these models (default: the profile's)")
-    seeds.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
-    seeds.set_defaults(func=cmd_seeds)
-
-    ablate = commands.add_parser("ablate", help="one change at a time against a profile, scored on validation")
-    ablate.add_argument("--spec", default="seq2seq_lib/lab/specs/dropout.yaml", help="the variants to run")
-    ablate.add_argument("--stage", default="all", choices=("all", "train", "score"),
-                        help="train: only train the rows (e.g. on a GPU machine); score: only score trained rows")
-    ablate.add_argument("--jobs", type=int, default=1, help="rows trained at once by --stage train (one process each)")
-    ablate.add_argument("--summary", action="store_true", help="only write results/quick/ablation_summary.md from the tables")
-    ablate.set_defaults(func=cmd_ablate)
+    add_lab_commands(commands)  # bench, seeds, ablate: seq2seq_lib/lab/commands.py
 
     run_all = commands.add_parser("run-all", help="corpus, training, evaluation, notebooks")
     run_all.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))

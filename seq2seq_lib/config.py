@@ -28,6 +28,7 @@ class DataConfig:
     """Which corpus to read and how to turn it into training pairs."""
 
     corpus_dir: str = "data/corpus"
+    training_packages: str | None = None  # more pinned packages, mined for the training split only
     max_train_pairs: int | None = None  # cap after the length limits; None: every pair that fits
     max_valid_pairs: int | None = 1000  # validation subset used for early stopping
     max_src_len: int = 40  # training pairs with longer docstrings (in tokens) are left out

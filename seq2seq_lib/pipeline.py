@@ -98,7 +98,7 @@ def write_timings(path: Path, stages: dict[str, dict[str, float]], started: floa
 def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> dict[str, Any]:
     """Run every stage of a profile, write results/<profile>/timings.json and print a summary; returns the timings."""
     from .training.checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
-    from .data.corpus import DEFAULT_SAMPLE_DIR, build_corpus
+    from .data.corpus import DEFAULT_SAMPLE_DIR, build_corpus, committed_manifest
     from .evaluation.evaluate import evaluate_models
     from .evaluation.results import readme_table
     from .course.notebooks import execute_notebooks
@@ -111,7 +111,10 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     corpus_dir = resolve_path(config.data.corpus_dir)
     built = not (corpus_dir / "test.jsonl.gz").is_file()
     if built:
-        _stage("corpus", timings, lambda: build_corpus(resolve_path("data/packages.txt"), corpus_dir, resolve_path("data/cache")))
+        extra = config.data.training_packages
+        _stage("corpus", timings, lambda: build_corpus(
+            resolve_path("data/packages.txt"), corpus_dir, resolve_path("data/cache"), manifest_path=committed_manifest(corpus_dir),
+            training_packages_file=resolve_path(extra) if extra else None))
     trained = _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
     table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
     if profile == SHIPPED_PROFILE:

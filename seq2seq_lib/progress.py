@@ -11,4 +11,3 @@ if os.environ.get("SEQ2SEQ_TEXT_PROGRESS") == "1":
 else:
     from tqdm.auto import tqdm
 
-__all__ = ["tqdm"]

@@ -253,3 +253,38 @@ def test_gzip_outputs_have_no_timestamp(tiny_setup, tmp_path):
     assert header[4:8] == b"\x00\x00\x00\x00"  # mtime 0: builds on different days give the same bytes
     with gzip.open(tmp_path / "out" / "train.jsonl.gz", "rt") as f:
         assert json.loads(f.readline())["language"] == "python"
+
+
+def test_training_only_packages_add_train_pairs_and_leave_valid_and_test_byte_identical(tiny_setup, tmp_path):
+    packages, cache = tiny_setup
+    _build(tiny_setup, tmp_path / "base")
+    base = {split: corpus.load_split(tmp_path / "base", split) for split in corpus.SPLITS}
+    valid_fn, test_fn = base["valid"][0]["whole_func_string"], base["test"][0]["whole_func_string"]
+    near_test = test_fn.replace("\n    return", "\n    added_statement = 1\n    return")
+    train_fn = base["train"][0]["whole_func_string"]
+    fresh = "".join(_function(f"eps_op{i}", [f"eps_{i}_{j}" for j in range(3)], f"Apply new operation {i} here.") for i in range(3))
+    make_wheel(cache, "epsilon", "2.0", {"epsilon/core.py": fresh, "epsilon/copies.py": "\n\n".join([valid_fn, near_test, train_fn])})
+    extra = tmp_path / "extra.txt"
+    extra.write_text("epsilon==2.0  # MIT\n")
+    corpus.build_corpus(packages, tmp_path / "full", cache, jobs=1, manifest_path=None, training_packages_file=extra)
+
+    for split in ("valid", "test"):
+        assert (tmp_path / "full" / f"{split}.jsonl.gz").read_bytes() == (tmp_path / "base" / f"{split}.jsonl.gz").read_bytes()
+    train = corpus.load_split(tmp_path / "full", "train")
+    added = [r for r in train if r["repository_name"] == "epsilon==2.0"]
+    assert sorted(r["func_name"] for r in added) == ["eps_op0", "eps_op1", "eps_op2"]  # the three copies dropped
+    assert [r for r in train if r["repository_name"] != "epsilon==2.0"] == base["train"]
+    assert train == sorted(train, key=lambda r: r["repository_name"])
+    manifest = json.loads((tmp_path / "full" / "manifest.json").read_text())
+    entry = next(e for e in manifest["packages"] if e["name"] == "epsilon")
+    assert (entry["split"], entry["training_only"], entry["pairs_kept"]) == ("train", True, 3)
+    assert (entry["exact_duplicates"], entry["near_duplicates"]) == (2, 1)  # the valid and the train copy; the near test one
+    assert manifest["training_only_rule"] == corpus.TRAINING_ONLY_RULE
+
+
+def test_a_package_in_both_lists_is_refused(tiny_setup, tmp_path):
+    packages, cache = tiny_setup
+    extra = tmp_path / "extra.txt"
+    extra.write_text("alpha==2.0  # MIT\n")
+    with pytest.raises(UserError, match="alpha also in"):
+        corpus.build_corpus(packages, tmp_path / "out", cache, jobs=1, manifest_path=None, training_packages_file=extra)

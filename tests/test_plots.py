@@ -6,6 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from seq2seq_lib.course import plots
+from seq2seq_lib.course.visualize import save_figure
 
 SUMMARIES = [
     {"system": "rnn", "metrics": {"bleu": 5.0, "compiles": 0.10, "chrf": 12.0},
@@ -95,7 +96,7 @@ def test_comparison_bars_carry_their_confidence_intervals():
 
 def test_save_figure_writes_a_png_with_the_footer(tmp_path):
     fig = plots.plot_vocab_coverage([10, 100], {"code pieces": [0.2, 0.4]})
-    path = plots.save_figure(fig, tmp_path / "sub" / "coverage.png", "smoke", 7)
+    path = save_figure(fig, tmp_path / "sub" / "coverage.png", "smoke", 7)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "profile=smoke, seed=7" in [t.get_text() for t in fig.texts]
 

@@ -3,8 +3,7 @@
 Each function takes plain data (dicts, lists, Counters), returns a bare `matplotlib.figure.Figure`
 in the course style (large fonts, labelled axes, units in titles) and never touches pyplot state.
 Learning curves and attention heatmaps live in `visualize.py`, as does
-`save_figure(fig, path, profile, seed)`, which stamps the "profile=..., seed=..." footer (re-exported
-here so a notebook can import every figure helper it needs from one place).
+`save_figure(fig, path, profile, seed)`, which stamps the "profile=..., seed=..." footer.
 """
 
 from __future__ import annotations
@@ -18,20 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .visualize import STYLE, new_figure, save_figure
+from .visualize import STYLE, new_figure
 
-__all__ = [
-    "METRIC_AXIS_LABELS",
-    "plot_by_length",
-    "plot_comparison",
-    "plot_length_distributions",
-    "plot_output_lengths",
-    "plot_package_sources",
-    "plot_split_sizes",
-    "plot_top_tokens",
-    "plot_vocab_coverage",
-    "save_figure",
-]
 
 SPLIT_COLORS = {"train": "tab:blue", "valid": "tab:orange", "test": "tab:green"}
 METRIC_AXIS_LABELS = {  # metric -> (short name, scale, axis label)

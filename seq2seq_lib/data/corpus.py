@@ -5,6 +5,8 @@ the cache (a pure-Python wheel for Python 3.11, else the CPython 3.11 manylinux_
 else the sdist: the same file on every machine) -> mine each archive with
 `extract.extract_file` -> drop exact duplicates over the whole corpus -> split by package ->
 drop near duplicates across splits -> write `{train,valid,test}.jsonl.gz` and the manifest.
+A second list of training-only packages (the full profile's larger corpus) adds training pairs and
+leaves the validation and test files byte-identical (`TRAINING_ONLY_RULE`).
 Everything is deterministic: two builds from the same archives give byte-identical files.
 """
 
@@ -59,6 +61,12 @@ SPLIT_RULE = (
 NEAR_DUP_RULE = (
     f"Jaccard similarity of code-token sets >= {NEAR_DUP_JACCARD} across splits (prefix-filter index): "
     "a valid function near a train one is dropped; a test function near a train or kept valid one is dropped."
+)
+
+TRAINING_ONLY_RULE = (
+    "Packages of the training-only list join the train split after the corpus above is split: a pair whose code "
+    "tokens equal a pair's already kept is dropped, and so is one near a valid or test pair (the Jaccard rule "
+    "above); the valid and test files stay byte-identical."
 )
 
 _SPEC_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)$")
@@ -237,13 +245,18 @@ def drop_exact_duplicates(records: list[dict]) -> tuple[list[dict], list[dict]]:
     seen: set[bytes] = set()
     kept, dropped = [], []
     for record in records:
-        key = hashlib.sha1("\x00".join(record["func_code_tokens"]).encode("utf-8")).digest()
+        key = _code_key(record)
         if key in seen:
             dropped.append(record)
         else:
             seen.add(key)
             kept.append(record)
     return kept, dropped
+
+
+def _code_key(record: dict) -> bytes:
+    """What makes two records exact duplicates: the same code tokens (whitespace and comments aside)."""
+    return hashlib.sha1("\x00".join(record["func_code_tokens"]).encode("utf-8")).digest()
 
 
 def assign_splits(pair_counts: dict[str, int]) -> dict[str, str]:
@@ -300,11 +313,16 @@ class _PrefixIndex:
         return False
 
 
+def _rarity_rank(token_sets: list[frozenset]) -> dict[str, int]:
+    """Each token's rank by how many sets hold it, rarest first (ties by the token): the prefix filter's order."""
+    frequency = Counter(token for tokens in token_sets for token in tokens)
+    return {token: i for i, (token, _) in enumerate(sorted(frequency.items(), key=lambda kv: (kv[1], kv[0])))}
+
+
 def near_duplicate_indices(records: list[dict], threshold: float = NEAR_DUP_JACCARD) -> set[int]:
     """Indices of valid/test records to drop as near duplicates across splits (see `NEAR_DUP_RULE`)."""
     token_sets = [frozenset(r["func_code_tokens"]) for r in records]
-    frequency = Counter(token for tokens in token_sets for token in tokens)
-    rank = {token: i for i, (token, _) in enumerate(sorted(frequency.items(), key=lambda kv: (kv[1], kv[0])))}
+    rank = _rarity_rank(token_sets)
     by_split = defaultdict(list)
     for index, record in enumerate(records):
         by_split[record["split_name"]].append(index)
@@ -372,36 +390,55 @@ def _package_entry(spec: PackageSpec, archive: Path | None, result: dict | None,
     return entry
 
 
+def committed_manifest(out_dir: str | os.PathLike) -> Path:
+    """Where the manifest of a corpus folder is committed: beside it, e.g. data/corpus -> data/corpus_manifest.json."""
+    out = Path(out_dir)
+    return out.parent / f"{out.name}_manifest.json"
+
+
 def build_corpus(
     packages_file: str | os.PathLike = DEFAULT_PACKAGES_FILE,
     out_dir: str | os.PathLike = DEFAULT_CORPUS_DIR,
     cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
     jobs: int = 2,
     manifest_path: str | os.PathLike | None = DEFAULT_MANIFEST,
+    training_packages_file: str | os.PathLike | None = None,
 ) -> dict:
     """Build `out_dir/{train,valid,test}.jsonl.gz` and the manifest; return and print a short summary.
 
-    The manifest goes to `out_dir/manifest.json` and, unless `manifest_path` is None, to `manifest_path`.
+    Packages of `training_packages_file` only add training pairs (`TRAINING_ONLY_RULE`). The manifest goes to
+    `out_dir/manifest.json` and, unless `manifest_path` is None, to `manifest_path`.
     """
     specs = read_packages(packages_file)
+    extra = read_packages(training_packages_file) if training_packages_file is not None else []
+    if both := sorted({s.cache_key.rsplit("-", 1)[0] for s in specs} & {s.cache_key.rsplit("-", 1)[0] for s in extra}):
+        raise UserError(f"{training_packages_file}: {', '.join(both)} also in {packages_file}; list a package once")
     if sys.version_info[:2] != REFERENCE_PYTHON:
         print(f"note: building with Python {sys.version_info.major}.{sys.version_info.minor}; `tokenize` and `ast` "
               f"differ between versions, so files match {DEFAULT_MANIFEST} only when built with Python 3.11")
     clock = [time.perf_counter()]
-    archives, failures = _download_all(specs, Path(cache_dir), jobs)
+    archives, failures = _download_all(specs + extra, Path(cache_dir), jobs)
     clock.append(time.perf_counter())
     results = _mine_all(archives, jobs)
     clock.append(time.perf_counter())
     failures.update({s: r["error"] for s, r in results.items() if "error" in r})
     entries = {s.spec: _package_entry(s, archives.get(s.spec), results.get(s.spec), failures.get(s.spec))
-               for s in specs}
-    ordered = sorted((s for s in entries if s not in failures), key=lambda s: (s.lower(), s))
-    records = _deduplicate_and_split([r for spec in ordered for r in results[spec]["records"]], ordered, entries)
+               for s in specs + extra}
+
+    def ordered(group: list[PackageSpec]) -> list[str]:
+        """The mined packages of a group, in the corpus's order."""
+        return sorted((s.spec for s in group if s.spec not in failures), key=lambda s: (s.lower(), s))
+
+    base, added = ordered(specs), ordered(extra)
+    records = _deduplicate_and_split([r for spec in base for r in results[spec]["records"]], base, entries)
+    if added:
+        records += _training_only([r for spec in added for r in results[spec]["records"]], records, added, entries)
+        records.sort(key=lambda r: (r["repository_name"].lower(), r["repository_name"]))  # stable: kept in order
     manifest = _write_outputs(Path(out_dir), records, entries, failures, results)
     if manifest_path is not None:
         write_json(manifest_path, manifest)
     clock.append(time.perf_counter())
-    summary = {"counts": manifest["counts"], "packages": len(ordered), "failed_packages": failures,
+    summary = {"counts": manifest["counts"], "packages": len(base) + len(added), "failed_packages": failures,
                "download_seconds": round(clock[1] - clock[0], 1), "mining_seconds": round(clock[2] - clock[1], 1),
                "dedup_split_write_seconds": round(clock[3] - clock[2], 1), "out_dir": str(out_dir)}
     print(_format_summary(summary))
@@ -425,6 +462,32 @@ def _deduplicate_and_split(records: list[dict], ordered: list[str], entries: dic
         entries[spec].update(exact_duplicates=exact_by_package[spec], near_duplicates=near_by_package[spec],
                              pairs_kept=kept_by_package[spec], split=splits[spec])
     return records
+
+
+def _training_only(extra: list[dict], kept: list[dict], packages: list[str], entries: dict[str, dict]) -> list[dict]:
+    """The training-only packages' records that join the train split (`TRAINING_ONLY_RULE`); counts in `entries`."""
+    seen = {_code_key(r) for r in kept}
+    unique, exact = [], Counter()
+    for record in extra:
+        key = _code_key(record)
+        if key in seen:
+            exact[record["repository_name"]] += 1
+        else:
+            seen.add(key)
+            unique.append(record)
+    held_out = [frozenset(r["func_code_tokens"]) for r in kept if r["split_name"] != "train"]
+    candidates = [frozenset(r["func_code_tokens"]) for r in unique]
+    index = _PrefixIndex(NEAR_DUP_JACCARD, _rarity_rank(held_out + candidates))
+    for tokens in held_out:
+        index.add(tokens)
+    near_flags = [index.has_similar(tokens) for tokens in candidates]
+    near = Counter(r["repository_name"] for r, is_near in zip(unique, near_flags) if is_near)
+    added = [{**r, "split_name": "train"} for r, is_near in zip(unique, near_flags) if not is_near]
+    kept_by_package = Counter(r["repository_name"] for r in added)
+    for spec in packages:
+        entries[spec].update(exact_duplicates=exact[spec], near_duplicates=near[spec], pairs_kept=kept_by_package[spec],
+                             split="train", training_only=True)
+    return added
 
 
 def _write_outputs(out_dir: Path, records: list[dict], entries: dict[str, dict], failures: dict[str, str],
@@ -455,6 +518,7 @@ def _write_outputs(out_dir: Path, records: list[dict], entries: dict[str, dict],
                     "max_file_bytes": extract.MAX_FILE_BYTES, "near_duplicate_jaccard": NEAR_DUP_JACCARD,
                     "vendored_dirs": sorted(extract.VENDORED_DIRS), "test_dirs": sorted(extract.TEST_DIRS)},
         "split_rule": SPLIT_RULE,
+        **({"training_only_rule": TRAINING_ONLY_RULE} if any(e.get("training_only") for e in entries.values()) else {}),
         "near_duplicate_rule": NEAR_DUP_RULE,
         "counts": {**{s: outputs[f"{s}.jsonl.gz"]["records"] for s in SPLITS}, "total": len(records)},
         "packages_per_split": {s: sum(1 for e in ok_entries if e["split"] == s) for s in SPLITS},

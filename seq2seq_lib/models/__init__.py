@@ -6,26 +6,13 @@ from typing import Any
 
 from ..errors import UserError
 from .attention import AttentionSeq2Seq
-from .base import DecoderState, EncoderOutput, ForwardOutput, Seq2Seq, count_parameters
+from .base import Seq2Seq, count_parameters
 from .lstm import LSTMSeq2Seq
 from .rnn import RNNSeq2Seq
 
 _MODELS: dict[str, type[Seq2Seq]] = {"rnn": RNNSeq2Seq, "lstm": LSTMSeq2Seq, "attention": AttentionSeq2Seq}
 MODEL_NAMES = ("rnn", "lstm", "attention")
 
-__all__ = [
-    "MODEL_NAMES",
-    "AttentionSeq2Seq",
-    "DecoderState",
-    "EncoderOutput",
-    "ForwardOutput",
-    "LSTMSeq2Seq",
-    "RNNSeq2Seq",
-    "Seq2Seq",
-    "build_model",
-    "can_copy",
-    "count_parameters",
-]
 
 
 def build_model(name: str, src_vocab_size: int, tgt_vocab_size: int, copy_forms: int = 0, **sizes: Any) -> Seq2Seq:
