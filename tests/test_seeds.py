@@ -47,3 +47,23 @@ def test_the_shipped_weights_stand_for_their_own_seed_only(tmp_path, monkeypatch
     local.mkdir(parents=True)
     (local / "checkpoint.pt").write_bytes(b"")
     assert not seeds.shipped_run(quick, "attention")  # a local run of the seed is used instead
+
+
+def test_a_seed_with_a_complete_summary_is_neither_trained_nor_evaluated_again(tmp_path, monkeypatch):
+    import seq2seq_lib.lab.seeds as seeds
+    from seq2seq_lib.io_utils import write_json
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished seed was redone")
+
+    monkeypatch.setattr(seeds, "run_paths", lambda config: run_paths(config, tmp_path))
+    monkeypatch.setattr(seeds, "train_models", refuse)
+    monkeypatch.setattr(seeds, "evaluate_models", refuse)
+    for seed, chrf in ((1, 10.0), (2, 12.0)):
+        config = load_config(profile_config_path("smoke"), {"seed": seed})
+        metrics = {"chrf": chrf, "chrf_gain": 1.0, "bleu": 5.0, "compiles": 0.5}
+        write_json(run_paths(config, tmp_path).results_dir / "seeds" / f"seed{seed}" / "summary_test.json",
+                   [{"system": "attention", "metrics": metrics}])
+    table = seeds.run_seeds("smoke", [1, 2], models=["attention"])
+    assert "| attention | chrF | 10.00 | 12.00 | 11.00 | 1.41 |" in table
+    assert (run_paths(load_config(profile_config_path("smoke")), tmp_path).results_dir / "seeds_test_attention.md").is_file()

@@ -27,19 +27,21 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
               models: list[str] | None = None) -> str:
     """Train and evaluate the models of a profile (every one, or `models`) once per seed; write the spread as a table.
 
-    Finished seeds are reused: trained runs resume, the shipped weights stand for their own seed, and a seed's
-    evaluation is kept once written for the models asked (delete `results/<profile>/seeds/seed<N>` to evaluate
-    it again).
+    Finished seeds are reused: a seed whose summary holds every model asked is neither trained nor evaluated again
+    (the summaries are committed; delete `results/<profile>/seeds/seed<N>` to redo one), trained runs resume, and
+    the shipped weights stand for their own seed.
     """
     rows: dict[tuple[str, str], list[float]] = {}
+    shipped: list[str] = []
     for seed in seeds:
         config = load_config(profile_config_path(profile), {"seed": seed})
         names = list(models or config.models)
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
-        if to_train := [name for name in names if not shipped_run(config, name)]:
-            train_models(config, to_train)
+        shipped += [f"{name} seed {seed}" for name in names if shipped_run(config, name)]
         summary_path = out_dir / f"summary_{split}.json"
         if not summary_path.is_file() or not set(names) <= {s["system"] for s in load_summaries(out_dir, split)}:
+            if to_train := [name for name in names if f"{name} seed {seed}" not in shipped]:
+                train_models(config, to_train)
             evaluate_models(config, names, split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
         for summary in (s for s in load_summaries(out_dir, split) if s["system"] in names):
             for key, label in METRICS.items():
@@ -56,5 +58,8 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
         for (name, label), values in rows.items()
     ])
     suffix = "" if models is None else "_" + "_".join(models)
-    write_text(run_paths(config).results_dir / f"seeds_{split}{suffix}.md", f"Scores on the {split} split per seed ({profile} profile)\n\n{table}")
+    note = f" The shipped weights stand for {', '.join(shipped)}." if shipped else ""
+    pairs = "every pair" if max_examples is None else f"a seeded sample of {max_examples} pairs"
+    title = f"Scores on the {split} split per seed ({profile} profile, {pairs}).{note}"
+    write_text(run_paths(config).results_dir / f"seeds_{split}{suffix}.md", f"{title}\n\n{table}")
     return table
