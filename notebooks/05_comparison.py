@@ -331,8 +331,8 @@ display(Markdown(describe_comparison(summaries, significance, config.models)))
 #
 # * Re-run the whole comparison with another seed (`seed = ...` in the parameters, after training
 #   that seed): which conclusions survive? Differences smaller than the seed-to-seed variation are not findings.
-# * Compare with the `full` profile (the same models trained 12 epochs instead of 7; `./run_all.sh full`):
-#   do the gaps between the models shrink or grow with training?
+# * Compare with the `full` profile (the same models and test pairs, 3.5 times the training pairs from
+#   204 more packages; `./run_all.sh full`): which model gains most from more data?
 # * Score your own docstrings: write a few `{"docstring": ..., "code": ...}` lines to a file and run
 #   `python -m seq2seq_lib evaluate --pairs FILE --out DIR`. Does the gain hold on your pairs?
 # * Look beyond n-gram scores: a function can differ from the reference character by character and

@@ -18,8 +18,23 @@ def test_every_profile_loads(profile):
 def test_profiles_give_the_three_models_the_same_sizes():
     quick = load_config(profile_config_path("quick"))
     assert quick.model.emb_dim >= 64 and quick.training.epochs >= 1
-    full = load_config(profile_config_path("full"))
-    assert full.training.epochs > quick.training.epochs
+
+
+def test_the_full_profile_trains_on_more_pairs_and_is_scored_on_quick_s_valid_and_test_files():
+    import json
+
+    from seq2seq_lib.data.corpus import committed_manifest
+    from seq2seq_lib.paths import resolve_path
+
+    quick, full = (load_config(profile_config_path(name)) for name in ("quick", "full"))
+    outputs = {config.profile: json.loads(committed_manifest(resolve_path(config.data.corpus_dir)).read_text())["outputs"]
+               for config in (quick, full)}
+    assert outputs["full"]["train.jsonl.gz"]["records"] >= 150_000
+    for split in ("valid.jsonl.gz", "test.jsonl.gz"):
+        assert outputs["full"][split]["sha256"] == outputs["quick"][split]["sha256"]
+    updates = {config.profile: config.training.epochs * outputs[config.profile]["train.jsonl.gz"]["records"]
+               for config in (quick, full)}
+    assert updates["full"] > updates["quick"]
 
 
 def test_the_defaults_are_the_quick_recipe_and_smoke_states_every_key():
