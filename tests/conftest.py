@@ -11,6 +11,17 @@ import torch  # noqa: E402  (after the environment is set)
 torch.set_num_threads(1)
 
 import pytest  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """Debian's Chromium, which the browser tests drive; a one-line failure naming the fix when it is missing."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"no browser at {CHROMIUM}: install it with `apt-get install chromium` (CI's .ci/run does)")
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")

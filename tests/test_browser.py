@@ -30,7 +30,6 @@ from seq2seq_lib.paths import run_paths
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "06_interactive_demo.ipynb"
 SCREENSHOT = PROJECT_ROOT / "figures" / "demo_screenshot.png"
@@ -102,13 +101,11 @@ def voila_url(demo_profile: str, tmp_path: Path) -> Iterator[str]:
             process.kill()
 
 
-def test_demo_generates_code_and_attention_in_a_browser(voila_url: str, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"no browser at {CHROMIUM}: install it with `apt-get install chromium` (CI's .ci/run does)")
+def test_demo_generates_code_and_attention_in_a_browser(voila_url: str, tmp_path: Path, chromium: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 1600})
             page.set_default_timeout(TIMEOUT_MS)

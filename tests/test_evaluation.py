@@ -65,3 +65,13 @@ def test_evaluation_samples_are_seeded_spread_and_in_file_order():
     assert [r["i"] for r in sample] == sorted(r["i"] for r in sample)
     assert len({r["package"] for r in sample}) == 10  # the first 100 pairs would all be p0
     assert sample_records(records, None) is records and sample_records(records, 5000) is records
+
+
+def test_readable_rows_keep_each_column_s_decimals():
+    from seq2seq_lib.evaluation.results import markdown_rows
+
+    row = {column: 0.5 for column in TABLE_COLUMNS[1:]} | {"system": "x", "loss_true": 3.09, "loss_shuffled": "", "compiles": 80.0}
+    readable = markdown_rows([row])[0]
+    assert readable["loss (nats)"] == "3.090" and readable["loss, docstrings shuffled"] == ""
+    assert readable["compiles %"] == "80.0" and readable["length ratio"] == "0.50"
+    assert readable["chrF [95% CI]"] == "0.50 [0.50, 0.50]"

@@ -207,7 +207,7 @@ def test_binder_installs_the_pins_the_tests_install():
     assert "requirements.txt" in (PROJECT_ROOT / "run_tests.sh").read_text() + (PROJECT_ROOT / "scripts" / "ensure_venv.sh").read_text()
 
 
-def test_exports_render_equations_with_the_mathjax_beside_them(tmp_path):
+def test_exports_render_equations_with_the_mathjax_beside_them(tmp_path, chromium):
     import subprocess
 
     # the course's equations that need most of MathJax: a bold R, subscripts, arrows, a tanh
@@ -223,7 +223,7 @@ def test_exports_render_equations_with_the_mathjax_beside_them(tmp_path):
         html = (tmp_path / "exports" / name).read_text(encoding="utf-8")
         assert MATHJAX_URL in html and "libs/mathjax" not in html, "the export loads MathJax from its own folder"
     assert (tmp_path / "exports" / MATHJAX_URL.split("?")[0]).is_file()
-    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+    dom = subprocess.run([str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
                           "--dump-dom", (tmp_path / "exports" / "equation.html").as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
     assert 'class="MathJax' in dom, "MathJax typeset nothing offline"

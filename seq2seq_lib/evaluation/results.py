@@ -79,6 +79,7 @@ MARKDOWN_HEADERS = {
     "length_ratio": "length ratio", "loss_true": "loss (nats)",
     "loss_shuffled": "loss, docstrings shuffled",
 }
+DECIMALS = {"compiles": 1, "distinct": 1, "loss_true": 3, "loss_shuffled": 3}  # the rest: 2
 
 
 def table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -109,9 +110,11 @@ def markdown_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for column in TABLE_COLUMNS[1:]:
             if column.endswith(("_lo", "_hi")):
                 continue
-            value = row[column]
+            value, places = row[column], DECIMALS.get(column, 2)
             if f"{column}_lo" in row:
                 value = f"{value:.2f} [{row[f'{column}_lo']:.2f}, {row[f'{column}_hi']:.2f}]"
+            elif isinstance(value, (int, float)):
+                value = f"{value:.{places}f}"
             readable[MARKDOWN_HEADERS[column]] = value
         out.append(readable)
     return out
