@@ -12,7 +12,8 @@ from ..paths import run_paths
 from ..pipeline import train_models
 from ..training.checkpoints import SHIPPED_WEIGHTS_DIR, read_checkpoint
 
-METRICS = {"chrf": "chrF", "chrf_gain": "chrF gain (length-matched)", "bleu": "BLEU", "compiles": "compiles"}
+METRICS = {"chrf": "chrF", "chrf_gain": "chrF gain (length-matched)", "bleu": "BLEU", "compiles": "compiles",
+           "length_ratio": "length ratio"}
 
 
 def shipped_run(config: Config, name: str) -> bool:
@@ -31,7 +32,7 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
     (the summaries are committed; delete `results/<profile>/seeds/seed<N>` to redo one), trained runs resume, and
     the shipped weights stand for their own seed.
     """
-    rows: dict[tuple[str, str], list[float]] = {}
+    rows: dict[tuple[str, str], list[float | None]] = {}
     shipped: list[str] = []
     for seed in seeds:
         config = load_config(profile_config_path(profile), {"seed": seed})
@@ -46,20 +47,23 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
         for summary in (s for s in load_summaries(out_dir, split) if s["system"] in names):
             for key, label in METRICS.items():
                 value = summary["metrics"].get(key)  # absent from summaries written before the metric existed
-                rows.setdefault((summary["system"], label), []).append(float("nan") if value is None else value)
-    table = format_markdown([
-        {
-            "model": name,
-            "metric": label,
-            **{f"seed {seed}": f"{value:.2f}" for seed, value in zip(seeds, values)},
-            "mean": f"{statistics.mean(values):.2f}",
-            "std": f"{statistics.stdev(values):.2f}" if len(values) > 1 else "",
-        }
-        for (name, label), values in rows.items()
-    ])
+                rows.setdefault((summary["system"], label), []).append(value)
+    table = format_markdown([_spread_row(name, label, seeds, values) for (name, label), values in rows.items()])
     suffix = "" if models is None else "_" + "_".join(models)
     note = f" The shipped weights stand for {', '.join(shipped)}." if shipped else ""
     pairs = "every pair" if max_examples is None else f"a seeded sample of {max_examples} pairs"
     title = f"Scores on the {split} split per seed ({profile} profile, {pairs}).{note}"
     write_text(run_paths(config).results_dir / f"seeds_{split}{suffix}.md", f"{title}\n\n{table}")
     return table
+
+
+def _spread_row(name: str, label: str, seeds: list[int], values: list[float | None]) -> dict[str, str]:
+    """One table row: the value per seed ("" where a summary lacks it), their mean and standard deviation."""
+    present = [value for value in values if value is not None]
+    return {
+        "model": name,
+        "metric": label,
+        **{f"seed {seed}": "" if value is None else f"{value:.2f}" for seed, value in zip(seeds, values)},
+        "mean": f"{statistics.mean(present):.2f}" if present else "",
+        "std": f"{statistics.stdev(present):.2f}" if len(present) > 1 else "",
+    }
