@@ -154,7 +154,12 @@ print(parameter_counts(MODEL))
 # with Adam, gradient clipping and early stopping on the validation loss; the checkpoint with the
 # lowest validation loss is kept. The next cell loads the trained model: your own run
 # (`runs/<profile>-seed<seed>/`) when it exists, otherwise the shipped weights (`weights/quick/`). Set
-# `retrain = True` in the parameters cell to train it here instead.
+# `retrain = True` in the parameters cell to train it here instead. One epoch of that loop:
+
+# %% slideshow={"slide_type": "fragment"}
+from seq2seq_lib.training.loop import train_epoch
+
+show_source(train_epoch)
 
 # %% slideshow={"slide_type": "fragment"}
 loaded, history = trained_model(ctx, MODEL, retrain)  # retrain = True: train it here first

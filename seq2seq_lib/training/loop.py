@@ -11,6 +11,7 @@ import csv
 import io
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,34 @@ def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float) -> tuple[to
         return linear_cross_entropy(features, model.output.proj, batch.tgt_out, bonus)
     logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=teacher_forcing)  # (B, T, V)
     return sequence_loss(logits.float(), batch.tgt_out)
+
+
+def train_epoch(
+    model: Seq2Seq, batches: Iterable[Batch], optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+    clip_norm: float, teacher_forcing: float, use_amp: bool = False, report: Callable[[float], None] | None = None,
+) -> tuple[float, int]:
+    """One pass over the training batches: loss, backward, clipped gradients, an Adam step per batch.
+
+    Returns the summed loss over target pieces and their count (the epoch's mean loss is their ratio);
+    `report`, when given, receives the running mean loss after every batch (the progress bar shows it).
+    """
+    device = next(model.parameters()).device
+    loss_sum, token_sum = 0.0, 0
+    for batch in batches:
+        batch = batch.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, enabled=use_amp):  # mixed precision on a GPU only
+            loss, tokens = batch_loss(model, batch, teacher_forcing)  # mean over the batch's `tokens` pieces
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        scaler.step(optimizer)
+        scaler.update()
+        loss_sum += loss.item() * tokens
+        token_sum += tokens
+        if report is not None:
+            report(loss_sum / max(token_sum, 1))
+    return loss_sum, token_sum
 
 
 def _make_scheduler(config: Config, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.ReduceLROnPlateau:
@@ -176,21 +205,10 @@ def train_model(
         model.train()
         loader = make_loader(data.train, config.training.batch_size, shuffle=True, seed=config.seed + epoch)
         ratio = config.training.teacher_forcing
-        started, loss_sum, token_sum = time.perf_counter(), 0.0, 0
+        started = time.perf_counter()
         bar = tqdm(loader, desc=f"{model_name} epoch {epoch + 1}/{config.training.epochs}", disable=not progress, leave=False)
-        for batch in bar:
-            batch = batch.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, enabled=use_amp):
-                loss, tokens = batch_loss(model, batch, ratio)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.training.clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            loss_sum += loss.item() * tokens
-            token_sum += tokens
-            bar.set_postfix(loss=f"{loss_sum / max(token_sum, 1):.3f}")
+        loss_sum, token_sum = train_epoch(model, bar, optimizer, scaler, config.training.clip_norm, ratio, use_amp,
+                                          report=lambda loss: bar.set_postfix(loss=f"{loss:.3f}"))
         bar.close()
         seconds = time.perf_counter() - started
         train_seconds += seconds
