@@ -68,3 +68,25 @@ def test_a_seed_with_a_complete_summary_is_neither_trained_nor_evaluated_again(t
     assert "| attention | chrF | 10.00 | 12.00 | 11.00 | 1.41 |" in table
     assert "| attention | length ratio |  |  |  |  |" in table  # a metric these summaries lack stays blank
     assert (run_paths(load_config(profile_config_path("smoke")), tmp_path).results_dir / "seeds_test_attention.md").is_file()
+
+
+def test_a_seed_s_summary_gains_the_models_it_lacks_and_keeps_the_others(tmp_path, monkeypatch):
+    import seq2seq_lib.lab.seeds as seeds
+    from seq2seq_lib.io_utils import write_json
+
+    config = load_config(profile_config_path("smoke"), {"seed": 3})
+    out_dir = run_paths(config, tmp_path).results_dir / "seeds" / "seed3"
+    metrics = {"chrf": 1.0, "chrf_gain": 1.0, "bleu": 1.0, "compiles": 1.0, "length_ratio": 1.0}
+    write_json(out_dir / "summary_test.json", [{"system": "attention", "metrics": metrics}])
+    calls = []
+
+    def evaluate(config, names, out_dir, **kwargs):  # like evaluate_models: a summary of the models it scored only
+        calls.append(("evaluate", names))
+        write_json(out_dir / "summary_test.json", [{"system": name, "metrics": metrics} for name in names])
+
+    monkeypatch.setattr(seeds, "run_paths", lambda config: run_paths(config, tmp_path))
+    monkeypatch.setattr(seeds, "train_models", lambda config, names: calls.append(("train", names)))
+    monkeypatch.setattr(seeds, "evaluate_models", evaluate)
+    seeds.run_seeds("smoke", [3], models=["rnn", "attention"])
+    assert calls == [("train", ["rnn"]), ("evaluate", ["rnn"])]
+    assert sorted(s["system"] for s in load_summaries(out_dir, "test")) == ["attention", "rnn"]

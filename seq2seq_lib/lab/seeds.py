@@ -7,7 +7,7 @@ import statistics
 from ..config import Config, load_config, profile_config_path
 from ..evaluation.evaluate import evaluate_models
 from ..evaluation.results import format_markdown, load_summaries
-from ..io_utils import write_text
+from ..io_utils import write_json, write_text
 from ..paths import run_paths
 from ..pipeline import train_models
 from ..training.checkpoints import SHIPPED_WEIGHTS_DIR, read_checkpoint
@@ -28,9 +28,9 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
               models: list[str] | None = None) -> str:
     """Train and evaluate the models of a profile (every one, or `models`) once per seed; write the spread as a table.
 
-    Finished seeds are reused: a seed whose summary holds every model asked is neither trained nor evaluated again
-    (the summaries are committed; delete `results/<profile>/seeds/seed<N>` to redo one), trained runs resume, and
-    the shipped weights stand for their own seed.
+    Finished work is reused: a model in a seed's summary is neither trained nor evaluated again (the summaries
+    are committed; delete `results/<profile>/seeds/seed<N>` to redo a seed), the models it lacks are added to it,
+    trained runs resume, and the shipped weights stand for their own seed.
     """
     rows: dict[tuple[str, str], list[float | None]] = {}
     shipped: list[str] = []
@@ -40,10 +40,13 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
         shipped += [f"{name} seed {seed}" for name in names if shipped_run(config, name)]
         summary_path = out_dir / f"summary_{split}.json"
-        if not summary_path.is_file() or not set(names) <= {s["system"] for s in load_summaries(out_dir, split)}:
-            if to_train := [name for name in names if f"{name} seed {seed}" not in shipped]:
+        kept = load_summaries(out_dir, split) if summary_path.is_file() else []
+        if missing := [name for name in names if name not in {s["system"] for s in kept}]:
+            if to_train := [name for name in missing if f"{name} seed {seed}" not in shipped]:
                 train_models(config, to_train)
-            evaluate_models(config, names, split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
+            evaluate_models(config, missing, split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
+            # evaluate_models rewrites the summary with the models it scored: the seed's earlier ones stay
+            write_json(summary_path, [s for s in kept if s["system"] not in missing] + load_summaries(out_dir, split))
         for summary in (s for s in load_summaries(out_dir, split) if s["system"] in names):
             for key, label in METRICS.items():
                 value = summary["metrics"].get(key)  # absent from summaries written before the metric existed
