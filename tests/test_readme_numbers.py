@@ -2,6 +2,7 @@
 
 import json
 import re
+import statistics
 
 from seq2seq_lib.config import PROJECT_ROOT
 from seq2seq_lib.evaluation.results import readme_table
@@ -24,7 +25,18 @@ def committed_numbers() -> list[float]:
                        *s["loss_rise_by_position"].values()]
     for tests in json.loads((RESULTS / "significance_test.json").read_text()).values():
         values += [r[k] for r in tests.values() for k in ("delta", "delta_low", "delta_high")]
-    return values
+    return values + seed_spread_numbers()
+
+
+def seed_spread_numbers() -> list[float]:
+    """Each committed seed summary's metrics, and their mean and standard deviation over seeds per system."""
+    per_seed: dict[tuple[str, str], list[float]] = {}
+    for path in sorted((RESULTS / "seeds").glob("seed*/summary_test.json")):
+        for s in json.loads(path.read_text()):
+            for key, value in s["metrics"].items():
+                per_seed.setdefault((s["system"], key), []).append(value)
+    values = [v for vs in per_seed.values() for v in vs]
+    return values + [f(vs) for vs in per_seed.values() if len(vs) > 1 for f in (statistics.mean, statistics.stdev)]
 
 
 def test_the_results_table_is_the_committed_comparison():
