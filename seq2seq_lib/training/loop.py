@@ -215,17 +215,10 @@ def train_model(
         metrics = validate(model, data.valid, config.training.batch_size, device)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step(metrics["valid_loss"])
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": loss_sum / max(token_sum, 1),
-                **metrics,
-                "seconds": seconds,
-                "tokens_per_second": token_sum / max(seconds, 1e-9),
-                "lr": lr,
-                "teacher_forcing": ratio,
-            }
-        )
+        history.append({
+            "epoch": epoch + 1, "train_loss": loss_sum / max(token_sum, 1), **metrics, "seconds": seconds,
+            "tokens_per_second": token_sum / max(seconds, 1e-9), "lr": lr, "teacher_forcing": ratio,
+        })
         if progress:
             tqdm.write(
                 f"{model_name} epoch {epoch + 1}: train loss {history[-1]['train_loss']:.3f}, "
