@@ -103,7 +103,8 @@ split_table = pd.DataFrame([
 ctx.table(split_table, "01_corpus_stats")
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
-# The token counts in this table are CodeSearchNet's own tokens (`func_documentation_tokens`, `func_code_tokens`); below we count the tokens our models actually read.
+# The token counts in this table are the corpus's own tokens (`func_documentation_tokens`, `func_code_tokens`,
+# fields named as in CodeSearchNet, whose method the corpus follows); below we count the tokens our models actually read.
 
 # %% slideshow={"slide_type": "fragment"}
 ctx.show(plots.plot_split_sizes(stats["splits"]), "01_split_sizes")
@@ -262,6 +263,6 @@ print(f"  {config.data.tgt_vocab_size:,} whole code pieces cover only {100 * at_
 # * Change `max_src_len`, `max_tgt_len` or the vocabulary sizes in `configs/quick.yaml` and re-run this
 #   notebook: how many training pairs survive, and how does the coverage change?
 # * Open `data/corpus_manifest.json` to see how many functions each filter removed, per package.
-# * Users who are online can set `data.source: codesearchnet` to train on the real CodeSearchNet.
+# * Open `data/packages_full.txt`: the full profile mines 204 more packages for its training split only.
 #
 # Next: **notebook 2**, the simplest model that can map one sequence to another.

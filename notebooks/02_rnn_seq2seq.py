@@ -25,7 +25,7 @@
 # 1. how an **encoder** RNN reads a docstring into one vector, and a **decoder** RNN writes code from it
 #    (Sutskever et al., 2014; Cho et al., 2014);
 # 2. the recurrence behind it, and the shape of every tensor on the way;
-# 3. how the model is trained (teacher forcing, cross-entropy) and how it is evaluated (greedy or beam search, BLEU);
+# 3. how the model is trained (teacher forcing, cross-entropy) and how it is evaluated (greedy or beam search; chrF and its docstring gain);
 # 4. what such a model gets right and wrong on real docstrings.
 
 # %% slideshow={"slide_type": "skip"} tags=["parameters"]

@@ -236,8 +236,8 @@ else:
 # `<eos>` costs it a penalty there: the model gives `<eos>` so much probability that a short, likely
 # ending beats every longer hypothesis in the beam. Greedy search, or forbidding `<eos>` before the
 # target, brings its outputs to their target, and chrF rises with the length, while the docstring gain
-# hardly moves and fewer outputs compile (the profile's search was chosen by gain x compile rate, for
-# all three models alike). So the short outputs are the *search's* doing; how little the code depends on the
+# hardly moves; forbidding `<eos>` also makes far fewer outputs compile (the profile's search was chosen
+# by gain x compile rate, for all three models alike). So the short outputs are the *search's* doing; how little the code depends on the
 # docstring is the *model's*: its one fixed context vector (notebook 5 shows that a shuffled docstring
 # changes its loss only in the first pieces of a function).
 

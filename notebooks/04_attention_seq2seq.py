@@ -269,7 +269,7 @@ print(describe_model(results, baselines))
 # * Run `python -m seq2seq_lib visualize --num-examples 5` for more heatmaps, and `python -m seq2seq_lib.lab.attention_stats` for the attention
 #   entropy by docstring length, and open **notebook 6** to type your own docstrings.
 # * Swap the additive score for a dot product, $e_{tj} = s_{t-1}^\top W h_j$ (Luong et al., 2015), in
-#   `seq2seq_lib/models/attention.py` and compare speed and BLEU.
+#   `seq2seq_lib/models/attention.py` and compare speed and docstring gain.
 # * The copying above only reaches names whose pieces are in the code vocabulary. A pointer-generator
 #   (See et al., 2017) also copies words outside it, with an extended vocabulary per docstring.
 #

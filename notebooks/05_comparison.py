@@ -25,7 +25,7 @@
 # 1. how much of a score the docstring earns: the **docstring gain**, and why one constant function
 #    is the first baseline to beat;
 # 2. how to read a comparison table with **confidence intervals**, model size and speed;
-# 3. how the models learned (learning curves on one plot) and where they fail (BLEU by length), and
+# 3. how the models learned (learning curves on one plot) and where they fail (the gain by length), and
 #    how decoding aims each output at the length its docstring predicts;
 # 4. whether the differences are real: the **paired bootstrap** test;
 # 5. what the models write for the same docstrings, side by side.
@@ -128,8 +128,8 @@ ctx.show(plots.plot_comparison(summaries, metrics=("chrf", "chrf_gain", "compile
 #   shared by all Python functions, and chrF counts recall twice as much as precision, so a long
 #   generic function collects many of them;
 # * the constant chosen by BLEU can match or beat the models' BLEU with layout markers, while without
-#   them it collapses: BLEU on code rewards the indentation structure and common keywords, which say
-#   nothing about the docstring;
+#   them it falls much further than the models do: BLEU on code rewards the indentation structure and
+#   common keywords, which say nothing about the docstring;
 # * its docstring gain is exactly 0, so every model's gain is measured against the same zero.
 #
 # A model's result is what it scores *above* these lines, not the raw number.
@@ -209,8 +209,8 @@ ctx.show(fig, "05_gain_by_code_length")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## How long should the function be?
 #
-# Corpus BLEU multiplies by a **brevity penalty**, $\exp(1 - 1/r)$ for a length ratio $r < 1$, counted
-# over *all* test pairs: every reference token that the outputs do not match in length costs. A
+# Both scores punish short outputs: chrF weighs recall twice as much as precision, and corpus BLEU multiplies
+# by a **brevity penalty**, $\exp(1 - 1/r)$ for a length ratio $r < 1$, counted over *all* test pairs. A
 # seq2seq model decides length one token at a time, by how likely `<eos>` looks, and knows little about
 # it: left alone, small models write functions of much the same length whatever the docstring asks for.
 #
@@ -218,7 +218,8 @@ ctx.show(fig, "05_gain_by_code_length")
 # code length (in target pieces) on the docstring's TF-IDF and its length
 # (`seq2seq_lib/decoding/length_model.py`). Decoding then subtracts a penalty from `<eos>` until the output
 # reaches its predicted length (a bonus after it can be configured; the quick profile leaves it at 0);
-# the penalty, and whether to aim at the length at all, are chosen on validation for each model. The left panel shows how much a docstring says about the
+# the penalty and the aim were chosen once on validation, for all three models alike (the profile's
+# `decoding:` settings). The left panel shows how much a docstring says about the
 # length (not much: the predictions stay near the middle for short and long functions alike); the
 # right panel shows how long each system's outputs are against the reference, per length bin (the
 # dashed diagonal is right). `ablation_length_target.md` below measures the change.

@@ -148,4 +148,4 @@ def test_compiles_is_stricter_than_parses():
         assert ast.parse(code) and not metrics.compiles(code)
     assert metrics.compiles("def f(a):\n    return a\n")
     assert not metrics.compiles("") and not metrics.compiles("def f(:\n")
-    assert metrics.compile_rate(["def f(a, a): pass", "x = 1", ""]) == pytest.approx(1 / 3)
+    assert [metrics.compiles(c) for c in ["def f(a, a): pass", "x = 1", ""]] == [False, True, False]

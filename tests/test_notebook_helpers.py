@@ -66,8 +66,10 @@ def test_conclusions_rank_by_gain_and_compare_with_the_baselines():
 def test_model_text_states_gain_baselines_and_loss():
     baselines = {"retrieval": SUMMARIES[2], "constant-chrf": SUMMARIES[3]}
     text = describe_model({**SUMMARIES[1], "examples": [{}] * 6340}, baselines)
-    assert text.startswith("On the 6,340 test pairs the attention model scores chrF 15.50 (95% CI 15.00-16.00)")
-    assert "loses 3.00 (95% CI 2.50-3.50) chrF" in text and "The other 12.50" in text
+    assert text.startswith("On the 6,340 test pairs the attention model scores chrF 15.50 (95% CI 15.00 to 16.00)")
+    assert "loses 3.00 (95% CI 2.50 to 3.50) chrF" in text and "The other 12.50" in text
+    assert "no evidence" not in text  # the gain's interval is above 0
+    assert "That interval includes 0" in describe_model(SUMMARIES[0], baselines)  # rnn: gain 0.1 +- 0.5
     assert "the model is above it" in text and "the model is level with retrieval" in text
     assert "the docstring is worth 0.500 nats per piece" in text
 

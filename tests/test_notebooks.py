@@ -156,7 +156,7 @@ def test_pick_examples_is_seeded_and_never_repeats():
 def test_describe_training_follows_the_curve():
     falling = [{"epoch": 1, "valid_loss": 3.0}, {"epoch": 2, "valid_loss": 2.0}]
     assert "still falling" in describe_training(falling, max_epochs=2)
-    assert "later epochs (up to 7) did not lower it" in describe_training(falling, max_epochs=7)  # a best checkpoint
+    assert "any later epoch of the run (at most 7) did not lower it" in describe_training(falling, max_epochs=7)  # a best checkpoint
     assert "lowest at epoch 1" in describe_training([{"epoch": 1, "valid_loss": 2.0}, {"epoch": 2, "valid_loss": 2.5}], 2)
 
 

@@ -213,9 +213,9 @@ def examples_html(frame: pd.DataFrame, max_lines: int = 14) -> str:
 
 
 def _ci_text(summary: Mapping[str, Any], metric: str = "chrf") -> str:
-    """'12.34 (95% CI 11.00-13.50)' for a summary's metric."""
+    """'12.34 (95% CI 11.00 to 13.50)' for a summary's metric."""
     low, high = summary["ci95"][metric]
-    return f"{summary['metrics'][metric]:.2f} (95% CI {low:.2f}-{high:.2f})"
+    return f"{summary['metrics'][metric]:.2f} (95% CI {low:.2f} to {high:.2f})"
 
 
 def _overlap(a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "chrf") -> bool:
@@ -278,8 +278,8 @@ def describe_training(history: Sequence[Mapping[str, float]], max_epochs: int) -
         return f"The model trained for a single epoch (validation loss {losses[0]:.3f}); a curve needs more epochs."
     if best == len(losses) - 1 and len(losses) < max_epochs:
         return (f"Validation loss fell to {losses[-1]:.3f} nats per token at epoch {len(losses)}, the last these weights "
-                f"record: the checkpoint keeps the best epoch, so the run's later epochs (up to {max_epochs}) did not "
-                "lower it. The curve is flattening: more epochs alone would help little.")
+                f"record: a checkpoint keeps the epochs up to its best one, so any later epoch of the run (at most "
+                f"{max_epochs}) did not lower it. The curve is flattening: more epochs alone would help little.")
     if best == len(losses) - 1:
         return (f"Validation loss was still falling in the last of {len(losses)} epochs "
                 f"({losses[-2]:.3f} -> {losses[-1]:.3f} nats per token), so more epochs would very likely help.")
@@ -297,6 +297,8 @@ def describe_model(summary: Mapping[str, Any], baselines: Mapping[str, Mapping[s
              f"outputs compile. Scored against other pairs' references of similar length it loses "
              f"{_ci_text(summary, 'chrf_gain')} chrF: that is what its code owes to the docstring. The other "
              f"{chrf - gain:.2f} a function of the right shape and length earns whatever the docstring says."]
+    if summary["ci95"]["chrf_gain"][0] <= 0:
+        lines.append("That interval includes 0: on these pairs there is no evidence that its code depends on the docstring.")
     constant, retrieval = baselines.get("constant-chrf"), baselines.get("retrieval")
     if constant is not None:
         lines.append(f"One function returned for every docstring (the best of {CONSTANT_TEXT}) scores "
@@ -459,7 +461,9 @@ def test_results(ctx: NotebookContext, model_name: str, retrain: bool = False) -
     """The model's test results and the retrieval and constant baselines' (by folder), with a line on their source."""
     results = load_results(ctx.paths, model_name)
     baselines = {folder: load_results(ctx.paths, folder) for folder in ("retrieval", "constant-chrf")}
-    print(f"test results computed from {results['checkpoint']} on {len(results['examples']):,} pairs "
+    source = results["checkpoint"] + ("" if (ctx.paths.root / results["checkpoint"]).exists() else  # a run since shipped
+                                      f" (not in this clone: its weights are weights/{ctx.config.profile}/{model_name}.pt)")
+    print(f"test results computed from {source} on {len(results['examples']):,} pairs "
           f"({describe_decoding(results['decoding'])})")
     if retrain:
         print(f"The model was retrained above: refresh these numbers with "

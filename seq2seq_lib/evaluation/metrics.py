@@ -190,11 +190,6 @@ def compiles(code: str) -> bool:
     return True
 
 
-def compile_rate(outputs: Sequence[str]) -> float:
-    """Share of outputs that `compiles` accepts (0 for no outputs)."""
-    return sum(map(compiles, outputs)) / len(outputs) if outputs else 0.0
-
-
 def distinct_share(outputs: Sequence[str]) -> float:
     """Share of distinct strings among the outputs (1 = all different; 0 for no outputs)."""
     return len(set(outputs)) / len(outputs) if outputs else 0.0
