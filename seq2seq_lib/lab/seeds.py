@@ -38,16 +38,18 @@ def run_seeds(profile: str, seeds: list[int], split: str = "test", max_examples:
         config = load_config(profile_config_path(profile), {"seed": seed})
         names = list(models or config.models)
         out_dir = run_paths(config).results_dir / "seeds" / f"seed{seed}"
-        shipped += [f"{name} seed {seed}" for name in names if shipped_run(config, name)]
+        from_shipped = [name for name in names if shipped_run(config, name)]
+        shipped += [f"{name} seed {seed}" for name in from_shipped]
         summary_path = out_dir / f"summary_{split}.json"
         kept = load_summaries(out_dir, split) if summary_path.is_file() else []
         if missing := [name for name in names if name not in {s["system"] for s in kept}]:
-            if to_train := [name for name in missing if f"{name} seed {seed}" not in shipped]:
+            if to_train := [name for name in missing if name not in from_shipped]:
                 train_models(config, to_train)
             evaluate_models(config, missing, split=split, max_examples=max_examples, out_dir=out_dir, baselines=False)
             # evaluate_models rewrites the summary with the models it scored: the seed's earlier ones stay
-            write_json(summary_path, [s for s in kept if s["system"] not in missing] + load_summaries(out_dir, split))
-        for summary in (s for s in load_summaries(out_dir, split) if s["system"] in names):
+            kept = [s for s in kept if s["system"] not in missing] + load_summaries(out_dir, split)
+            write_json(summary_path, kept)
+        for summary in (s for s in kept if s["system"] in names):
             for key, label in METRICS.items():
                 value = summary["metrics"].get(key)  # absent from summaries written before the metric existed
                 rows.setdefault((summary["system"], label), []).append(value)
