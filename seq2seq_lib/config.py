@@ -61,7 +61,8 @@ class TrainingConfig:
     teacher_forcing: float = 1.0  # share of steps fed the true previous piece; 1.0 takes the models' fused fast path
     plateau_patience: int = 0  # halve the learning rate after this many epochs without a lower validation loss
     early_stopping_patience: int = 2  # stop after this many epochs without a lower validation loss
-    num_threads: int = 0  # 0: leave torch's default
+    workers: int = 0  # models trained (and decoded) at once, each in its own process; 0: one per CPU core (1 on a GPU)
+    num_threads: int = 0  # torch threads per process; 0: the CPU cores shared out among the processes
     amp: bool = False  # mixed precision, CUDA only
 
 

@@ -16,34 +16,44 @@ from typing import Any, Callable
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
 from .io_utils import write_json, write_text
+from .models import MODEL_NAMES
 from .paths import git_commit, resolve_path, run_paths
-from .runtime import configure_threads, set_seed
-from .training.data import prepare_training_data
+from .runtime import configure_threads, run_in_workers, set_seed, worker_plan
+from .training.data import TrainingData, prepare_training_data
 from .training.loop import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
 
 
 def train_models(config: Config, names: list[str], force: bool = False, progress: bool = True) -> dict[str, TrainResult]:
-    """Train (or resume, or reuse) each named model of a config on the same data."""
+    """Train (or resume, or reuse) each named model of a config on the same data, side by side in worker processes
+    where the config's `worker_plan` gives more than one (each model's seeds are its own, so the results are alike)."""
     set_seed(config.seed)
     configure_threads(config)
     paths = run_paths(config)
     data = prepare_training_data(config, paths)
-    counts = data.counts["train"]
     print(
-        f"[train] {config.run_name}: {len(data.train)} training pairs ({counts}), {len(data.valid)} validation pairs, "
-        f"vocabularies {len(data.preprocessor.src_vocab)} / {len(data.preprocessor.tgt_vocab)}"
+        f"[train] {config.run_name}: {len(data.train)} training pairs ({data.counts['train']}), "
+        f"{len(data.valid)} validation pairs, vocabularies {len(data.preprocessor.src_vocab)} / {len(data.preprocessor.tgt_vocab)}"
     )
-    results = {}
-    for name in names:
-        model_dir = paths.model_dir(name)
-        result = results[name] = train_model(name, config, data, model_dir, force=force, progress=progress)
+    workers, threads = worker_plan(config, len(names))
+    if workers > 1:
+        print(f"[train] {len(names)} models, {workers} at a time in their own processes, {threads} thread(s) each")
+    order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
+    jobs = [(name, config, data, paths.model_dir(name), force, progress and workers == 1) for name in order]
+    results = dict(zip(order, run_in_workers(train_job, jobs, workers, threads)))
+    for result in results.values():
         print(
-            f"[train] {name}: best validation loss {result.best_valid_loss:.3f}, kept epoch {result.best_epoch}, "
-            f"{result.train_seconds:.0f}s of training"
+            f"[train] {result.model_name}: best validation loss {result.best_valid_loss:.3f}, "
+            f"kept epoch {result.best_epoch}, {result.train_seconds:.0f}s of training"
         )
-    return results
+    return {name: results[name] for name in names}
+
+
+def train_job(job: tuple[str, Config, TrainingData, Path, bool, bool]) -> TrainResult:
+    """Train one model: (name, config, data, model folder, force, progress bars) -> its result (a worker's job)."""
+    name, config, data, model_dir, force, progress = job
+    return train_model(name, config, data, model_dir, force=force, progress=progress)
 
 
 def _cpu_seconds() -> float:

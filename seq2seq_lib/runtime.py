@@ -1,14 +1,22 @@
-"""Where a run computes: seeds, torch threads and the device."""
+"""Where a run computes: seeds, torch threads, the device, and the worker processes that train or decode models side by side."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from .config import Config
 from .errors import UserError
+
+Job = TypeVar("Job")
+Result = TypeVar("Result")
 
 
 def set_seed(seed: int) -> None:
@@ -33,3 +41,24 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise UserError(f"unknown device '{name}'; use auto, cpu or cuda")
     return torch.device(name)
+
+
+def worker_plan(config: Config, jobs: int) -> tuple[int, int]:
+    """(processes, torch threads each) for `jobs` independent models: `training.workers`, or with 0 one process per
+    CPU core and at most one per model (one on a GPU); threads `training.num_threads`, or with 0 the cores shared out.
+
+    The quick models' small matrix products gain 1.3-1.6x from a second thread but nearly 2x from a second process."""
+    cpus = os.cpu_count() or 1
+    auto = 1 if resolve_device(config.device).type == "cuda" else cpus
+    workers = max(1, min(config.training.workers or auto, jobs))
+    return workers, config.training.num_threads or max(1, cpus // workers)
+
+
+def run_in_workers(fn: Callable[[Job], Result], jobs: Sequence[Job], workers: int, threads: int) -> list[Result]:
+    """fn(job) for every job, results in job order: in `workers` fresh processes of `threads` torch threads each, a job
+    starting as soon as a process is free (so list the longest first); in this process when `workers` is 1."""
+    if workers <= 1:
+        return [fn(job) for job in jobs]
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter on every OS: no thread pool inherited by fork
+    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+        return list(pool.map(fn, jobs))

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from seq2seq_lib.config import load_config, profile_config_path
-from seq2seq_lib.evaluation.evaluate import generate
+from seq2seq_lib.decoding.search import decode_records
 from seq2seq_lib.paths import run_paths
 from seq2seq_lib.training.checkpoints import find_model_checkpoint, load_model
 
@@ -25,7 +25,8 @@ def test_shipped_weights_decode_as_before(name):
     fixture = json.loads((FIXTURES / "shipped_decodes.json").read_text())
     config = load_config(profile_config_path("quick"))
     loaded = load_model(ROOT / "weights" / "quick" / f"{name}.pt", torch.device("cpu"))
-    outputs = generate(loaded.model, loaded.preprocessor, fixture["pairs"], config.decoding, torch.device("cpu")).hypotheses
+    decoded = decode_records(loaded.model, fixture["pairs"], config.decoding, loaded.preprocessor, torch.device("cpu"))
+    outputs = [loaded.preprocessor.decode_tgt(tokens) for tokens, _ in decoded]
     assert outputs == fixture["outputs"][name]
 
 

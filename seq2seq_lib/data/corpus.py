@@ -29,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_compl
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import UserError
@@ -441,7 +442,12 @@ def build_corpus(
     summary = {"counts": manifest["counts"], "packages": len(base) + len(added), "failed_packages": failures,
                "download_seconds": round(clock[1] - clock[0], 1), "mining_seconds": round(clock[2] - clock[1], 1),
                "dedup_split_write_seconds": round(clock[3] - clock[2], 1), "out_dir": str(out_dir)}
-    print(_format_summary(summary))
+    counts = summary["counts"]
+    print(f"corpus written to {out_dir}: train {counts['train']}, valid {counts['valid']}, test {counts['test']} pairs "
+          f"from {summary['packages']} packages (download {summary['download_seconds']}s, mining "
+          f"{summary['mining_seconds']}s, dedup/split/write {summary['dedup_split_write_seconds']}s)")
+    for spec, reason in sorted(failures.items()):
+        print(f"  skipped {spec}: {reason}")
     return summary
 
 
@@ -534,17 +540,6 @@ def _write_outputs(out_dir: Path, records: list[dict], entries: dict[str, dict],
     return manifest
 
 
-def _format_summary(summary: dict) -> str:
-    """One short paragraph describing a finished build."""
-    counts = summary["counts"]
-    lines = [f"corpus written to {summary['out_dir']}: train {counts['train']}, valid {counts['valid']}, "
-             f"test {counts['test']} pairs from {summary['packages']} packages "
-             f"(download {summary['download_seconds']}s, mining {summary['mining_seconds']}s, "
-             f"dedup/split/write {summary['dedup_split_write_seconds']}s)"]
-    lines += [f"  skipped {spec}: {reason}" for spec, reason in sorted(summary["failed_packages"].items())]
-    return "\n".join(lines)
-
-
 # ----------------------------------------------------------------------------- loading and statistics
 
 
@@ -568,12 +563,8 @@ def percentiles(values: list[int], points: tuple[int, ...] = (50, 90, 95, 99)) -
     """Mean, nearest-rank percentiles and max of `values` (zeros when empty)."""
     if not values:
         return {"mean": 0.0, **{f"p{p}": 0 for p in points}, "max": 0}
-    ordered = sorted(values)
-    result: dict[str, float] = {"mean": round(sum(ordered) / len(ordered), 1)}
-    for p in points:
-        result[f"p{p}"] = ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-    result["max"] = ordered[-1]
-    return result
+    ranks = np.percentile(values, points, method="inverted_cdf")  # nearest rank: the smallest value with p% at or below it
+    return {"mean": round(sum(values) / len(values), 1), **{f"p{p}": int(r) for p, r in zip(points, ranks)}, "max": max(values)}
 
 
 def corpus_stats(corpus_dir: str | os.PathLike = DEFAULT_CORPUS_DIR) -> dict:

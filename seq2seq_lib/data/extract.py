@@ -173,11 +173,6 @@ def _remove_docstring(segment: list[str], node: FunctionNode) -> list[str]:
     return segment[:r1] + ([combined] if combined.strip() else []) + segment[r2 + 1:]
 
 
-def _is_valid_python(code: str) -> bool:
-    """True when `code` parses."""
-    return parse_source(code)[0] is not None
-
-
 def extract_function(
     lines: list[str], qualname: str, node: FunctionNode, repository_name: str, path: str
 ) -> tuple[dict | None, str | None]:
@@ -197,7 +192,7 @@ def extract_function(
     if sum(1 for line in segment if line.strip()) < MIN_CODE_LINES:
         return None, "short_code"
     code = _finish(_remove_docstring(list(segment), node), node)
-    if not _is_valid_python(code):
+    if parse_source(code)[0] is None:
         return None, "code_edit_failed"
     try:
         tokens = code_tokens(code)

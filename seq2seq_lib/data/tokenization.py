@@ -90,7 +90,7 @@ def _source_span(lines: list[str], start: tuple[int, int], end: tuple[int, int])
     return lines[row0 - 1][col0:] + "".join(lines[row0 : row1 - 1]) + lines[row1 - 1][:col1]
 
 
-def _raw_tokens(source: str) -> Iterator[tuple[int, str]]:
+def raw_tokens(source: str) -> Iterator[tuple[int, str]]:
     """(type, text) of Python's tokens; f-strings (split into parts since Python 3.12) come as one STRING."""
     lines = io.StringIO(source).readlines()
     depth, start = 0, (1, 0)
@@ -112,7 +112,7 @@ def _lex(code: str) -> list[tuple[int, str]]:
         source += "\n"
     out: list[tuple[int, str]] = []
     try:
-        for kind, text in _raw_tokens(source):
+        for kind, text in raw_tokens(source):
             if kind == pytokenize.INDENT and not out:
                 continue  # first line still indented (dedent was blocked by a multi-line string)
             if kind != pytokenize.COMMENT and (kind in _LAYOUT_TYPES or text.strip()):  # NL, ENDMARKER: empty

@@ -23,9 +23,10 @@ from ..data.records import load_records, sample_records, training_records
 from ..decoding.search import decode_records
 from ..errors import UserError
 from ..io_utils import read_json, write_json
+from ..models import MODEL_NAMES
 from ..models.base import Seq2Seq
 from ..paths import run_paths
-from ..runtime import configure_threads, resolve_device
+from ..runtime import configure_threads, resolve_device, run_in_workers, worker_plan
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..training.losses import loss_by_position, position_labels
 from . import metrics
@@ -45,17 +46,6 @@ class Generation:
 
     hypotheses: list[str]
     seconds: float
-
-
-def generate(
-    model: Seq2Seq, preprocessor: Preprocessor, records: list[dict], decoding: DecodingConfig, device: torch.device,
-    batch_size: int = 64, desc: str = "decode",
-) -> Generation:
-    """Decode every record's docstring with a model into code (order preserved)."""
-    started = time.perf_counter()
-    decoded = decode_records(model, records, decoding, preprocessor, device, batch_size, desc)
-    hypotheses = [preprocessor.decode_tgt(tokens) for tokens, _ in decoded]
-    return Generation(hypotheses, time.perf_counter() - started)
 
 
 def score(hypotheses: list[str], records: list[dict], scorer: GainScorer, seed: int) -> dict[str, Any]:
@@ -169,6 +159,31 @@ def _significance(systems: dict[str, np.ndarray], scorer: GainScorer, seed: int)
     }
 
 
+def decode_model(job: tuple[str, Config, list[dict], str, bool]) -> tuple[Generation, dict[str, Any]]:
+    """Decode the records with one trained model: (name, config, records, split, progress bar) -> its outputs and
+    what its results file records besides their scores (a worker process's job)."""
+    name, config, records, split, progress = job
+    paths, device = run_paths(config), resolve_device(config.device)
+    loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
+    started = time.perf_counter()
+    decoded = decode_records(loaded.model, records, config.decoding, loaded.preprocessor, device,
+                             desc=f"decode {name}" if progress else None)
+    generation = Generation([loaded.preprocessor.decode_tgt(tokens) for tokens, _ in decoded], time.perf_counter() - started)
+    return generation, {
+        "split": split,
+        "checkpoint": str(loaded.path.relative_to(paths.root) if loaded.path.is_relative_to(paths.root) else loaded.path),
+        "config": config.to_dict(),
+        "training_config": loaded.config,
+        "decoding": asdict(config.decoding),
+        "parameters": sum(p.numel() for p in loaded.model.parameters() if p.requires_grad),
+        "train_seconds": loaded.train_seconds,
+        "epochs": len(loaded.history),
+        "sentences_per_second": len(records) / max(generation.seconds, 1e-9),
+        "threads": torch.get_num_threads(),
+        **teacher_forced_losses(loaded, records, config, config.seed, device),
+    }
+
+
 def evaluate_models(
     config: Config, names: list[str], split: str = "test", max_examples: int | None = None,
     out_dir: Path | None = None, baselines: bool = True, records: list[dict] | None = None,
@@ -177,7 +192,6 @@ def evaluate_models(
     return the Markdown table."""
     paths = run_paths(config)
     configure_threads(config)
-    device = resolve_device(config.device)
     if records is None:
         records = sample_records(load_records(config, split), max_examples)  # the same pairs for every config
     out_dir = out_dir or (paths.results_dir if split == "test" else paths.results_dir / split)
@@ -186,24 +200,14 @@ def evaluate_models(
                         "code, so evaluate at least 2")
     scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
     summaries, stats, examples = [], {}, {}
+    workers, threads = worker_plan(config, len(names))
+    order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
+    jobs = [(name, config, records, split, workers == 1) for name in order]
+    decoded = dict(zip(order, run_in_workers(decode_model, jobs, workers, threads)))
     for name in names:
-        checkpoint = find_model_checkpoint(paths.run_dir, name, config.profile)
-        loaded = load_model(checkpoint, device)
-        generation = generate(loaded.model, loaded.preprocessor, records, config.decoding, device, desc=f"decode {name}")
+        generation, extra = decoded[name]
         scored = score(generation.hypotheses, records, scorer, config.seed)
         stats[name] = scored["stats"]
-        extra = {
-            "split": split,
-            "checkpoint": str(loaded.path.relative_to(paths.root) if loaded.path.is_relative_to(paths.root) else loaded.path),
-            "config": config.to_dict(),
-            "training_config": loaded.config,
-            "decoding": asdict(config.decoding),
-            "parameters": sum(p.numel() for p in loaded.model.parameters() if p.requires_grad),
-            "train_seconds": loaded.train_seconds,
-            "epochs": len(loaded.history),
-            "sentences_per_second": len(records) / max(generation.seconds, 1e-9),
-            **teacher_forced_losses(loaded, records, config, config.seed, device),
-        }
         summary, examples[name] = write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra)
         summaries.append(summary)
         m = scored["metrics"]

@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-# Layout markers, spelled as in `tokenization` (not imported: metrics stay light and standalone).
-NEWLINE, INDENT, DEDENT = "<newline>", "<indent>", "<dedent>"
+from ..data.tokenization import DEDENT, INDENT, NEWLINE, raw_tokens
 
 MAX_ORDER = 4  # BLEU-4
 
@@ -27,8 +26,6 @@ MetricFn = Callable[[np.ndarray, int], np.ndarray]  # summed statistics (..., K)
 
 _SPECIAL_TOKENS = {tokenize.NEWLINE: NEWLINE, tokenize.INDENT: INDENT, tokenize.DEDENT: DEDENT}
 _SKIPPED_TYPES = {tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER, tokenize.ENCODING}
-_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python >= 3.12 only
-_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
 
 _FALLBACK_TOKEN = re.compile(
     r"""(?P<comment>\#.*)
@@ -58,36 +55,14 @@ def code_tokens(code: str) -> list[str]:
 
 
 def _strict_tokens(code: str) -> list[str]:
-    """Tokens from the standard library tokenizer; raises on code it cannot tokenize.
-
-    Python >= 3.12 splits f-strings into parts; they are joined back into one token as in 3.11.
-    """
-    lines = code.splitlines(keepends=True)
+    """Tokens from the standard library tokenizer (an f-string one token, as in 3.11); raises on code it cannot tokenize."""
     tokens: list[str] = []
-    fstring_depth, fstring_start = 0, (0, 0)
-    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-        if tok.type == _FSTRING_START:
-            fstring_start = tok.start if fstring_depth == 0 else fstring_start
-            fstring_depth += 1
-        elif tok.type == _FSTRING_END:
-            fstring_depth -= 1
-            if fstring_depth == 0:
-                tokens.append(_source_span(lines, fstring_start, tok.end))
-        elif fstring_depth:
-            continue
-        elif tok.type in _SPECIAL_TOKENS:
-            tokens.append(_SPECIAL_TOKENS[tok.type])
-        elif tok.type not in _SKIPPED_TYPES and tok.string.strip():
-            tokens.append(tok.string)
+    for kind, text in raw_tokens(code):
+        if kind in _SPECIAL_TOKENS:
+            tokens.append(_SPECIAL_TOKENS[kind])
+        elif kind not in _SKIPPED_TYPES and text.strip():
+            tokens.append(text)
     return tokens
-
-
-def _source_span(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:
-    """Source text between two (row, col) tokenize positions (rows count from 1)."""
-    (row1, col1), (row2, col2) = start, end
-    if row1 == row2:
-        return lines[row1 - 1][col1:col2]
-    return lines[row1 - 1][col1:] + "".join(lines[row1 : row2 - 1]) + lines[row2 - 1][:col2]
 
 
 def _fallback_tokens(code: str) -> list[str]:

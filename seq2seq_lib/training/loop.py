@@ -106,10 +106,11 @@ def model_kwargs(config: Config, data: TrainingData, model_name: str) -> dict[st
 
 def _same_experiment(saved: dict[str, Any], current: dict[str, Any]) -> bool:
     """True when two configs train the same way: they may differ in name (profile), in which models they list,
-    in decoding, in the number of epochs, and in keys added to the config since `saved` was written (those
-    take their defaults). So a run copied to another profile's folder goes on there, for more epochs."""
+    in decoding, in the number of epochs, in processes and threads, and in keys added to the config since `saved`
+    was written (those take their defaults). So a run copied to another profile's folder goes on there, for more
+    epochs."""
     def strip(c: dict[str, Any]) -> dict[str, Any]:
-        training = {k: v for k, v in c["training"].items() if k != "epochs"}
+        training = {k: v for k, v in c["training"].items() if k not in ("epochs", "workers", "num_threads")}
         return {**{k: v for k, v in c.items() if k not in ("profile", "models", "decoding")}, "training": training}
 
     return strip(Config.from_dict(saved).to_dict()) == strip(current)
@@ -219,12 +220,11 @@ def train_model(
             "epoch": epoch + 1, "train_loss": loss_sum / max(token_sum, 1), **metrics, "seconds": seconds,
             "tokens_per_second": token_sum / max(seconds, 1e-9), "lr": lr, "teacher_forcing": ratio,
         })
-        if progress:
-            tqdm.write(
-                f"{model_name} epoch {epoch + 1}: train loss {history[-1]['train_loss']:.3f}, "
-                f"valid loss {metrics['valid_loss']:.3f} (ppl {metrics['valid_ppl']:.1f}), "
-                f"{history[-1]['tokens_per_second']:.0f} tok/s, {seconds:.0f}s"
-            )
+        tqdm.write(  # also without bars (a worker process): one line per epoch
+            f"{model_name} epoch {epoch + 1}: train loss {history[-1]['train_loss']:.3f}, "
+            f"valid loss {metrics['valid_loss']:.3f} (ppl {metrics['valid_ppl']:.1f}), "
+            f"{history[-1]['tokens_per_second']:.0f} tok/s, {seconds:.0f}s"
+        )
         state = payload(epoch + 1)
         if best_epoch(history) == epoch + 1:  # a new lowest validation loss
             save_checkpoint(best_path, state)

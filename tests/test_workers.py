@@ -1,0 +1,55 @@
+"""Models trained and decoded side by side in worker processes give what one process gives."""
+
+import os
+
+import pytest
+
+from seq2seq_lib.config import load_config, profile_config_path
+from seq2seq_lib.data.records import load_records
+from seq2seq_lib.evaluation.evaluate import decode_model
+from seq2seq_lib.paths import RunPaths
+from seq2seq_lib.pipeline import train_job
+from seq2seq_lib.runtime import run_in_workers, worker_plan
+from seq2seq_lib.training.data import prepare_training_data
+
+
+def small_config(**overrides):
+    """The smoke profile cut down to a few seconds of training per model."""
+    return load_config(profile_config_path("smoke"), {
+        "profile": "unit", "data.max_train_pairs": 96, "data.max_valid_pairs": 16, "data.max_tgt_len": 60,
+        "training.epochs": 2, **overrides})
+
+
+def test_two_worker_processes_train_the_same_models_as_one_process(tmp_path):
+    config = small_config()
+    data = prepare_training_data(config, RunPaths(tmp_path, config.profile, config.seed))
+    jobs = {folder: [(name, config, data, tmp_path / folder / name, False, False) for name in ("attention", "rnn")]
+            for folder in ("inline", "workers")}
+    inline = run_in_workers(train_job, jobs["inline"], workers=1, threads=1)
+    side_by_side = run_in_workers(train_job, jobs["workers"], workers=2, threads=1)
+    assert [r.model_name for r in side_by_side] == ["attention", "rnn"]  # results in job order
+    for one, other in zip(inline, side_by_side):
+        losses = [[(h["train_loss"], h["valid_loss"]) for h in r.history] for r in (one, other)]
+        assert len(losses[0]) == 2 and losses[0] == losses[1]  # one thread each: the same to the bit
+        assert (tmp_path / "workers" / one.model_name / "checkpoint.pt").is_file()
+
+
+def test_decoding_in_worker_processes_gives_the_outputs_of_one_process(smoke_run):
+    records = load_records(smoke_run, "test")[:24]
+    jobs = [(name, smoke_run, records, "test", False) for name in ("attention", "lstm")]
+    inline = run_in_workers(decode_model, jobs, workers=1, threads=1)
+    side_by_side = run_in_workers(decode_model, jobs, workers=2, threads=1)
+    for (one, one_extra), (other, other_extra) in zip(inline, side_by_side):
+        assert one.hypotheses == other.hypotheses and len(one.hypotheses) == 24
+        assert one_extra["loss_true"] == other_extra["loss_true"] and other_extra["threads"] == 1
+
+
+@pytest.mark.parametrize("workers, num_threads, jobs, expected", [
+    (0, 0, 3, (min(3, os.cpu_count()), max(1, os.cpu_count() // min(3, os.cpu_count())))),  # one per core
+    (0, 0, 1, (1, os.cpu_count())),  # one model: one process with every core
+    (2, 0, 1, (1, os.cpu_count())),  # never more processes than models
+    (1, 3, 3, (1, 3)),  # as configured
+])
+def test_worker_plan_shares_the_cores_among_the_models(workers, num_threads, jobs, expected):
+    config = small_config(**{"device": "cpu", "training.workers": workers, "training.num_threads": num_threads})
+    assert worker_plan(config, jobs) == expected
