@@ -86,8 +86,10 @@ def _cpu_model() -> str:
     return names[0] if names else platform.processor()
 
 
-def write_timings(path: Path, stages: dict[str, dict[str, float]], started: float, fresh_clone: bool) -> dict[str, Any]:
-    """Write timings.json: wall and CPU seconds per stage, the wall time since `started` (a time.time()), the machine.
+def write_timings(path: Path, stages: dict[str, dict[str, float]], started: float, fresh_clone: bool,
+                  workers: tuple[int, int] = (1, 0)) -> dict[str, Any]:
+    """Write timings.json: wall and CPU seconds per stage, the wall time since `started` (a time.time()), the machine,
+    and the processes that trained and decoded the models with their threads each (`worker_plan`'s `workers`).
 
     When run_all.sh started the run (SEQ2SEQ_STARTED), the environment set-up before Python counts as a stage too.
     """
@@ -98,7 +100,8 @@ def write_timings(path: Path, stages: dict[str, dict[str, float]], started: floa
         stages = {"setup": {"wall_s": round(started - shell_started, 1)}, **stages}
     timings = {
         "total_wall_s": round(time.time() - shell_started, 1), "fresh_clone": fresh_clone, "commit": git_commit(),
-        "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+        "model_processes": workers[0], "threads": workers[1] if workers[0] > 1 else torch.get_num_threads(),
+        "cpus": os.cpu_count(),
         "cpu_model": _cpu_model(), "torch": torch.__version__, "stages": stages,
     }
     write_json(path, timings)
@@ -141,7 +144,8 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     committed_corpus = corpus_dir == resolve_path(DEFAULT_SAMPLE_DIR)  # the sample ships with the repository
     fresh = (os.environ.get("SEQ2SEQ_FRESH_VENV") == "1" and (built or committed_corpus)
              and all(r.resumed_from_epoch == 0 for r in trained.values()))  # nothing an earlier run left was reused
-    summary = write_timings(paths.results_dir / "timings.json", timings, started, fresh)
+    summary = write_timings(paths.results_dir / "timings.json", timings, started, fresh,
+                            worker_plan(config, len(config.models)))
     print("\n=== summary ===")
     for stage, seconds in summary["stages"].items():
         print(f"{stage:>10}: {seconds['wall_s'] / 60:6.1f} min")

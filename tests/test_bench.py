@@ -222,3 +222,16 @@ def test_reference_decoding_matches_ours(name: str, batch) -> None:
     assert all(len(tokens) == 12 for tokens in ref_greedy)
     # with <eos> forbidden until max_len, both beams keep the hypothesis of the highest log-probability
     assert forced_search(model, src, lengths, "beam", 8, beam_width=3).tokens == ref_beam
+
+
+def test_scaling_report_compares_two_processes_with_two_threads():
+    from seq2seq_lib.lab.scaling import markdown
+
+    # Two threads give 1.5x per model; two processes of one thread keep each at its one-thread speed.
+    one = {"rnn": 20.0, "lstm": 20.0, "attention": 10.0}
+    results = {"commit": "abc", "cpus": 2, "rounds": 3, "load_at_start": 0.1, "1_thread": one,
+               "2_thread": {m: 1.5 * v for m, v in one.items()}, "2_processes_1_thread": one}
+    report = markdown(results)
+    assert "| attention | 10 | 15 | 1.50x | 10 |" in report
+    # one after the other: (1/30 + 1/30 + 1/15) = 0.1333 s per piece; side by side: max(1/10, 1/20 + 1/20) = 0.1 s
+    assert "1.33x faster side by side" in report

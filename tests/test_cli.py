@@ -129,3 +129,6 @@ def test_timings_record_every_stage_the_machine_and_the_set_up_before_python(tmp
     assert list(timings["stages"]) == ["setup", "train", "evaluate"] and timings["stages"]["setup"]["wall_s"] == 5.0
     assert 100.0 <= timings["total_wall_s"] < 110.0 and timings["fresh_clone"] is False
     assert {"commit", "threads", "cpus", "cpu_model", "torch"} <= set(timings) and timings["cpu_model"]
+    assert timings["model_processes"] == 1  # no workers given: the models ran in this process
+    side_by_side = write_timings(tmp_path / "timings.json", stages, started=now - 95.0, fresh_clone=False, workers=(2, 1))
+    assert side_by_side["model_processes"] == 2 and side_by_side["threads"] == 1

@@ -16,15 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import Config, DecodingConfig
+from ..config import Config
 from ..data.batching import EncodedDataset, encode_records
-from ..data.preprocess import Preprocessor
 from ..data.records import load_records, sample_records, training_records
 from ..decoding.search import decode_records
 from ..errors import UserError
 from ..io_utils import read_json, write_json
 from ..models import MODEL_NAMES
-from ..models.base import Seq2Seq
 from ..paths import run_paths
 from ..runtime import configure_threads, resolve_device, run_in_workers, worker_plan
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model

@@ -6,7 +6,6 @@ metrics are functions of column sums and a bootstrap resample is one matrix prod
 
 from __future__ import annotations
 
-import io
 import re
 import tokenize
 import warnings

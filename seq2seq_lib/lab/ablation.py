@@ -15,10 +15,9 @@ rows on a GPU machine, several at once (`jobs`), then score them where the corpu
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
+import os
 import re
 import statistics
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from ..evaluation.results import format_markdown, load_summaries
 from ..io_utils import read_json, write_text
 from ..paths import run_paths
 from ..pipeline import train_models
+from ..runtime import run_in_workers
 from ..training.loop import finished
 
 VALID_EXAMPLES = 1000
@@ -80,8 +80,9 @@ def variant_config(spec: dict[str, Any], name: str, seed: int | None = None) -> 
     return config, PROJECT_ROOT / "results" / _folder(name, config)
 
 
-def _train(config: Config, model: str) -> str:
-    """Train one row's model (a worker of the `train` stage); returns a report line."""
+def _train(job: tuple[Config, str]) -> str:
+    """Train one row's model (a worker of the `train` stage): (config, model) -> a report line."""
+    config, model = job
     result = train_models(config, [model], progress=False)[model]
     return (
         f"[ablate] {config.run_name}: kept epoch {result.best_epoch} of {len(result.history)}, "
@@ -98,14 +99,9 @@ def train_variants(spec: dict[str, Any], seeds: list[int | None], jobs: int = 1)
             config, _ = variant_config(spec, name, seed)
             if config.profile != spec["base"]:
                 runs.setdefault(run_paths(config).run_dir, config)  # decoding-only rows share a run
-    configs = list(runs.values())
-    if jobs <= 1:
-        for config in configs:
-            print(_train(config, spec["model"]), flush=True)
-        return
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for line in pool.map(_train, configs, [spec["model"]] * len(configs)):
-            print(line, flush=True)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    for line in run_in_workers(_train, [(config, spec["model"]) for config in runs.values()], jobs, threads):
+        print(line, flush=True)
 
 
 def score_variant(spec: dict[str, Any], name: str, seed: int | None = None, train: bool = True) -> dict[str, float]:
