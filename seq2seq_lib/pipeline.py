@@ -32,13 +32,10 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
     configure_threads(config)
     paths = run_paths(config)
     data = prepare_training_data(config, paths)
-    print(
-        f"[train] {config.run_name}: {len(data.train)} training pairs ({data.counts['train']}), "
-        f"{len(data.valid)} validation pairs, vocabularies {len(data.preprocessor.src_vocab)} / {len(data.preprocessor.tgt_vocab)}"
-    )
     workers, threads = worker_plan(config, len(names))
-    if workers > 1:
-        print(f"[train] {len(names)} models, {workers} at a time in their own processes, {threads} thread(s) each")
+    print(f"[train] {config.run_name}: {len(data.train)} training pairs ({data.counts['train']}), {len(data.valid)} "
+          f"validation pairs, vocabularies {len(data.preprocessor.src_vocab)} / {len(data.preprocessor.tgt_vocab)}"
+          + (f"; {len(names)} models, {workers} at a time in their own processes, {threads} thread(s) each" if workers > 1 else ""))
     order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
     jobs = [(name, config, data, paths.model_dir(name), force, progress and workers == 1) for name in order]
     results = dict(zip(order, run_in_workers(train_job, jobs, workers, threads)))

@@ -7,6 +7,7 @@ import os
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 import numpy as np
@@ -60,5 +61,9 @@ def run_in_workers(fn: Callable[[Job], Result], jobs: Sequence[Job], workers: in
     if workers <= 1:
         return [fn(job) for job in jobs]
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter on every OS: no thread pool inherited by fork
-    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-        return list(pool.map(fn, jobs))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=spawn, initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+            return list(pool.map(fn, jobs))
+    except BrokenProcessPool:
+        raise UserError("a worker process died (out of memory, killed, or started by a script that does not call "
+                        "the package under `if __name__ == \"__main__\":`); fix that, or set training.workers: 1") from None

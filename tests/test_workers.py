@@ -53,3 +53,14 @@ def test_decoding_in_worker_processes_gives_the_outputs_of_one_process(smoke_run
 def test_worker_plan_shares_the_cores_among_the_models(workers, num_threads, jobs, expected):
     config = small_config(**{"device": "cpu", "training.workers": workers, "training.num_threads": num_threads})
     assert worker_plan(config, jobs) == expected
+
+
+def test_a_script_without_a_main_guard_gets_one_line_naming_the_fix(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"  # spawned workers re-run a script's top level: it must be guarded
+    script.write_text("from seq2seq_lib.runtime import run_in_workers\nrun_in_workers(abs, [-1, -2], workers=2, threads=1)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert 'if __name__ == "__main__":' in done.stderr.strip().splitlines()[-1]

@@ -23,7 +23,7 @@ from ..decoding.search import decode_records
 from ..errors import UserError
 from ..io_utils import read_json, write_json
 from ..models import MODEL_NAMES
-from ..paths import run_paths
+from ..paths import project_relative, run_paths
 from ..runtime import configure_threads, resolve_device, run_in_workers, worker_plan
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..training.losses import loss_by_position, position_labels
@@ -169,7 +169,7 @@ def decode_model(job: tuple[str, Config, list[dict], str, bool]) -> tuple[Genera
     generation = Generation([loaded.preprocessor.decode_tgt(tokens) for tokens, _ in decoded], time.perf_counter() - started)
     return generation, {
         "split": split,
-        "checkpoint": str(loaded.path.relative_to(paths.root) if loaded.path.is_relative_to(paths.root) else loaded.path),
+        "checkpoint": project_relative(loaded.path, paths.root),
         "config": config.to_dict(),
         "training_config": loaded.config,
         "decoding": asdict(config.decoding),

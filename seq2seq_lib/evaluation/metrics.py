@@ -111,12 +111,7 @@ def bleu_tokens(code: str) -> list[str]:
     BLEU is computed on whitespace-joined tokens (sacrebleu `tokenize="none"` splits on whitespace),
     so this keeps every code token one BLEU token and the cached statistics equal to sacrebleu's.
     """
-    return _escape_whitespace(code_tokens(code))
-
-
-def _escape_whitespace(tokens: Sequence[str]) -> list[str]:
-    """Tokens with every whitespace character replaced by U+2581."""
-    return [re.sub(r"\s", "\u2581", tok) for tok in tokens]
+    return [re.sub(r"\s", "\u2581", token) for token in code_tokens(code)]
 
 
 # ----------------------------------------------------------------------------------------------
