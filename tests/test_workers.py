@@ -12,6 +12,8 @@ from seq2seq_lib.pipeline import train_job
 from seq2seq_lib.runtime import run_in_workers, worker_plan
 from seq2seq_lib.training.data import prepare_training_data
 
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # as worker_plan counts them
+
 
 def small_config(**overrides):
     """The smoke profile cut down to a few seconds of training per model."""
@@ -45,9 +47,9 @@ def test_decoding_in_worker_processes_gives_the_outputs_of_one_process(smoke_run
 
 
 @pytest.mark.parametrize("workers, num_threads, jobs, expected", [
-    (0, 0, 3, (min(3, os.cpu_count()), max(1, os.cpu_count() // min(3, os.cpu_count())))),  # one per core
-    (0, 0, 1, (1, os.cpu_count())),  # one model: one process with every core
-    (2, 0, 1, (1, os.cpu_count())),  # never more processes than models
+    (0, 0, 3, (min(3, CPUS), max(1, CPUS // min(3, CPUS)))),  # one per core
+    (0, 0, 1, (1, CPUS)),  # one model: one process with every core
+    (2, 0, 1, (1, CPUS)),  # never more processes than models
     (1, 3, 3, (1, 3)),  # as configured
 ])
 def test_worker_plan_shares_the_cores_among_the_models(workers, num_threads, jobs, expected):
