@@ -48,7 +48,7 @@ def worker_plan(config: Config, jobs: int) -> tuple[int, int]:
     """(processes, torch threads each) for `jobs` independent models: `training.workers`, or with 0 one process per
     CPU core and at most one per model (one on a GPU); threads `training.num_threads`, or with 0 the cores shared out.
 
-    The quick models' small matrix products gain 1.3-1.6x from a second thread but nearly 2x from a second process."""
+    Small models' matrix products use a second thread less well than a second process (`lab/scaling.py` measures it)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # the cores we may use
     auto = 1 if resolve_device(config.device).type == "cuda" else cpus
     workers = max(1, min(config.training.workers or auto, jobs))
