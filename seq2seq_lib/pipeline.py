@@ -40,10 +40,8 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
     jobs = [(name, config, data, paths.model_dir(name), force, progress and workers == 1) for name in order]
     results = dict(zip(order, run_in_workers(train_job, jobs, workers, threads)))
     for result in results.values():
-        print(
-            f"[train] {result.model_name}: best validation loss {result.best_valid_loss:.3f}, "
-            f"kept epoch {result.best_epoch}, {result.train_seconds:.0f}s of training"
-        )
+        print(f"[train] {result.model_name}: best validation loss {result.best_valid_loss:.3f}, "
+              f"kept epoch {result.best_epoch}, {result.train_seconds:.0f}s of training")
     return {name: results[name] for name in names}
 
 

@@ -18,6 +18,7 @@ from ..config import PROJECT_ROOT, Config
 from ..errors import UserError
 from ..io_utils import atomic_path, write_json
 from ..paths import git_commit, run_paths
+from ..runtime import run_in_workers, worker_plan
 
 KERNEL_NAME = "python3"
 NOTEBOOK_DEFAULTS = {"profile": "quick", "seed": 1234}  # the values of every notebook's parameters cell
@@ -115,15 +116,20 @@ def write_provenance(config: Config, figures_dir: Path, root: Path = PROJECT_ROO
 
 
 def execute_notebooks(config: Config, export: bool = True, only: str | None = None, root: Path = PROJECT_ROOT) -> list[Path]:
-    """Execute every course notebook (or those matching `only`) for a profile, export them, write provenance."""
-    out_dir = output_dir(config, root)
-    executed = []
-    for notebook in course_notebooks(root):
-        if only and not re.search(only, notebook.name):
-            continue
-        print(f"[notebooks] executing {notebook.name} ({config.profile} profile)", flush=True)
-        executed.append(execute_notebook(notebook, config, out_dir, root))
-        if export:
-            export_notebook(executed[-1], root / "exports" / config.profile)
+    """Execute every course notebook (or those matching `only`) for a profile, side by side as `worker_plan` allows
+    (each in its own kernel), export them, write provenance."""
+    chosen = [notebook for notebook in course_notebooks(root) if not only or re.search(only, notebook.name)]
+    jobs = [(notebook, config, output_dir(config, root), root, export) for notebook in chosen]
+    executed = run_in_workers(_execute_job, jobs, *worker_plan(config, len(jobs)))
     write_provenance(config, run_paths(config, root).figures_dir, root)
+    return executed
+
+
+def _execute_job(job: tuple[Path, Config, Path, Path, bool]) -> Path:
+    """Execute and (when asked) export one notebook: (notebook, config, out folder, root, export) -> the executed copy."""
+    notebook, config, out_dir, root, export = job
+    print(f"[notebooks] executing {notebook.name} ({config.profile} profile)", flush=True)
+    executed = execute_notebook(notebook, config, out_dir, root)
+    if export:
+        export_notebook(executed, root / "exports" / config.profile)
     return executed
