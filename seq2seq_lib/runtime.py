@@ -18,6 +18,8 @@ from .errors import UserError
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
+# The cores this process may use (its affinity, where the OS has one), not the host's count.
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def set_seed(seed: int) -> None:
@@ -49,10 +51,9 @@ def worker_plan(config: Config, jobs: int) -> tuple[int, int]:
     CPU core and at most one per model (one on a GPU); threads `training.num_threads`, or with 0 the cores shared out.
 
     Small models' matrix products use a second thread less well than a second process (`lab/scaling.py` measures it)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # the cores we may use
-    auto = 1 if resolve_device(config.device).type == "cuda" else cpus
+    auto = 1 if resolve_device(config.device).type == "cuda" else CPUS
     workers = max(1, min(config.training.workers or auto, jobs))
-    return workers, config.training.num_threads or max(1, cpus // workers)
+    return workers, config.training.num_threads or max(1, CPUS // workers)
 
 
 def run_in_workers(fn: Callable[[Job], Result], jobs: Sequence[Job], workers: int, threads: int) -> list[Result]:

@@ -1,7 +1,5 @@
 """Models trained and decoded side by side in worker processes give what one process gives."""
 
-import os
-
 import pytest
 
 from seq2seq_lib.config import load_config, profile_config_path
@@ -9,10 +7,8 @@ from seq2seq_lib.data.records import load_records
 from seq2seq_lib.evaluation.evaluate import decode_model
 from seq2seq_lib.paths import RunPaths
 from seq2seq_lib.pipeline import train_job
-from seq2seq_lib.runtime import run_in_workers, worker_plan
+from seq2seq_lib.runtime import CPUS, run_in_workers, worker_plan
 from seq2seq_lib.training.data import prepare_training_data
-
-CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # as worker_plan counts them
 
 
 def small_config(**overrides):

@@ -15,7 +15,6 @@ rows on a GPU machine, several at once (`jobs`), then score them where the corpu
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import statistics
 from dataclasses import replace
@@ -31,7 +30,7 @@ from ..evaluation.results import format_markdown, load_summaries
 from ..io_utils import read_json, write_text
 from ..paths import run_paths
 from ..pipeline import train_models
-from ..runtime import run_in_workers
+from ..runtime import CPUS, run_in_workers
 from ..training.loop import finished
 
 VALID_EXAMPLES = 1000
@@ -99,7 +98,7 @@ def train_variants(spec: dict[str, Any], seeds: list[int | None], jobs: int = 1)
             config, _ = variant_config(spec, name, seed)
             if config.profile != spec["base"]:
                 runs.setdefault(run_paths(config).run_dir, config)  # decoding-only rows share a run
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, CPUS // jobs)
     for line in run_in_workers(_train, [(config, spec["model"]) for config in runs.values()], jobs, threads):
         print(line, flush=True)
 

@@ -5,7 +5,8 @@
 per second at 1 and at 2 torch threads in this process, and per process while two processes of one thread each
 train at once (the attention model in one, the RNN then the LSTM in the other, as `training.workers` runs them).
 `--end-to-end PAIRS` also times `train_models` itself on PAIRS training pairs for one epoch, alternating the three
-models one after the other in one process and side by side. What it measures decides `worker_plan`'s default: a process per core when two of them beat one process of two threads.
+models one after the other in one process and side by side. What it measures decides `worker_plan`'s default: a
+process per core when two of them beat one process of two threads.
 """
 
 from __future__ import annotations
