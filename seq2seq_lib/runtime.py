@@ -46,6 +46,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def use_bf16_output(setting: bool | str, device: torch.device) -> bool:
+    """Whether the fused loss multiplies in bfloat16: `training.bf16_output` true, false, or "auto" (where the GPU or
+    the CPU's oneDNN does bfloat16 natively; emulated, it is slower than float32)."""
+    if setting == "auto":
+        if device.type == "cuda":
+            return torch.cuda.is_bf16_supported()
+        return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    if isinstance(setting, bool):
+        return setting
+    raise UserError(f"training.bf16_output must be true, false or auto, got {setting!r}; see configs/quick.yaml")
+
+
 def worker_plan(config: Config, jobs: int) -> tuple[int, int]:
     """(processes, torch threads each) for `jobs` independent models: `training.workers`, or with 0 one process per
     CPU core and at most one per model (one on a GPU); threads `training.num_threads`, or with 0 the cores shared out.

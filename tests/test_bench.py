@@ -116,7 +116,8 @@ def test_tiny_benchmark_times_the_recipe_and_writes_json_and_markdown(tmp_path: 
     assert set(saved["models"]) == set(MODEL_NAMES)
     for figures in saved["models"].values():
         assert set(figures["train"]) == {
-            "tokens", "batches", "ours_tok_s", "ours_cpu_tok_s", "ref_tok_s", "ref_cpu_tok_s", "ratio", "ratio_cpu"
+            "tokens", "batches", "ours_tok_s", "ours_cpu_tok_s", "ref_tok_s", "ref_cpu_tok_s", "ratio", "ratio_cpu",
+            "bf16_output",
         }
         assert {"step_s", "projection_s", "share"} == set(figures["projection_share"])
         for search in ("greedy", "beam"):
@@ -207,7 +208,7 @@ def test_benchmark_times_these_losses(name: str, batch) -> None:
     model, reference = pair(name, TINY_DIMS, torch.device("cpu"), seed=0)
     ours, _ = batch_loss(model, batch, teacher_forcing=1.0)
     theirs, _ = sequence_loss(reference(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
-    assert bench.ours_loss(model)(batch).item() == ours.item()
+    assert bench.ours_loss(model, False)(batch).item() == ours.item()
     assert bench.reference_loss(reference)(batch).item() == theirs.item()
 
 

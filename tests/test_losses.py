@@ -7,6 +7,7 @@ from seq2seq_lib.training.losses import CHUNK_ROWS, linear_cross_entropy, sequen
 from seq2seq_lib.models import build_model
 from seq2seq_lib.training.loop import batch_loss
 from seq2seq_lib.data.batching import Batch
+from seq2seq_lib.models.copy import SparseLogitBias
 
 
 def test_fused_loss_and_gradients_match_plain_loss():
@@ -23,6 +24,37 @@ def test_fused_loss_and_gradients_match_plain_loss():
     assert fused.item() == pytest.approx(plain.item(), abs=1e-5)
     for got, want in zip(grads, plain_grads):
         torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-4)
+
+
+def test_bf16_products_stay_within_bfloat16_rounding_of_the_float32_loss():
+    torch.manual_seed(0)
+    features = torch.randn(2, CHUNK_ROWS + 9, 64, requires_grad=True)  # a partial last chunk
+    targets = torch.randint(1, 300, (2, CHUNK_ROWS + 9))
+    targets[1, -5:] = 0
+    proj = torch.nn.Linear(64, 300)
+    extra = SparseLogitBias(torch.randint(1, 300, (2, CHUNK_ROWS + 9, 3)), torch.rand(2, CHUNK_ROWS + 9, 3))
+    extra.value.requires_grad_(True)
+    inputs = [features, proj.weight, proj.bias, extra.value]
+    exact, _ = linear_cross_entropy(features, proj, targets, extra)
+    low, _ = linear_cross_entropy(features, proj, targets, extra, bf16=True)
+    assert low.item() == pytest.approx(exact.item(), rel=1e-3)
+    assert low.item() != exact.item()  # the products really ran in bfloat16
+    for got, want in zip(torch.autograd.grad(low, inputs), torch.autograd.grad(exact, inputs)):
+        assert got.dtype == torch.float32
+        assert float((got - want).norm() / want.norm()) < 1e-2  # bfloat16 keeps 8 bits of mantissa
+
+
+def test_bf16_output_auto_follows_the_hardware_and_rejects_other_words(monkeypatch):
+    from seq2seq_lib.errors import UserError
+    from seq2seq_lib.runtime import use_bf16_output
+
+    cpu = torch.device("cpu")
+    assert use_bf16_output(True, cpu) and not use_bf16_output(False, cpu)
+    for native in (True, False):
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda native=native: native)
+        assert use_bf16_output("auto", cpu) is native
+    with pytest.raises(UserError, match="true, false or auto"):
+        use_bf16_output("yes", cpu)
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "attention"])

@@ -42,6 +42,7 @@ from ..errors import UserError
 from ..io_utils import write_json, write_text
 from ..models import MODEL_NAMES, Seq2Seq
 from ..paths import git_commit, project_relative, run_paths
+from ..runtime import use_bf16_output
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..training.loop import batch_loss
 from ..training.losses import linear_cross_entropy, sequence_loss
@@ -244,9 +245,10 @@ def train_step(loss_fn: LossFn, optimizer: torch.optim.Optimizer, batch: Batch) 
     return loss.item()
 
 
-def ours_loss(model: Seq2Seq) -> LossFn:
-    """Our production training loss: training.batch_loss at teacher forcing 1.0, no label smoothing."""
-    return lambda b: batch_loss(model, b, teacher_forcing=1.0)[0]
+def ours_loss(model: Seq2Seq, bf16: bool) -> LossFn:
+    """Our production training loss: training.batch_loss at teacher forcing 1.0, bfloat16 products as the profile
+    resolves `training.bf16_output` here."""
+    return lambda b: batch_loss(model, b, teacher_forcing=1.0, bf16=bf16)[0]
 
 
 def reference_loss(reference: nn.Module) -> LossFn:
@@ -274,15 +276,16 @@ def bench_model(loaded: LoadedModel, config: Config, records: list[dict], plan: 
     model = loaded.model.to(dev)
     out = bench_decoding(model, build_reference(loaded.name, model).to(dev), loaded.preprocessor, batches[0], config, plan)
     trainee = copy.deepcopy(model).train()  # the trained weights stay as they are for the demo
-    out["train"] = bench_training(trainee, build_reference(loaded.name, trainee).to(dev), batches, plan.repeats)
-    out["projection_share"] = projection_share(trainee, batches[-1], plan.repeats)
+    bf16 = use_bf16_output(config.training.bf16_output, dev)
+    out["train"] = bench_training(trainee, build_reference(loaded.name, trainee).to(dev), batches, plan.repeats, bf16)
+    out["projection_share"] = projection_share(trainee, batches[-1], plan.repeats, bf16)
     return out
 
 
-def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], repeats: int) -> dict[str, Any]:
-    """Target tokens/s of training steps, our production step against the reference's."""
+def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], repeats: int, bf16: bool) -> dict[str, Any]:
+    """Target tokens/s of training steps, our production step against the reference's (float32, as tutorials)."""
     steps = {
-        "ours": partial(train_step, ours_loss(model), torch.optim.Adam(model.parameters())),
+        "ours": partial(train_step, ours_loss(model, bf16), torch.optim.Adam(model.parameters())),
         "ref": partial(train_step, reference_loss(reference), torch.optim.Adam(reference.parameters())),
     }
     for step in steps.values():
@@ -293,7 +296,7 @@ def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], r
         for key, seconds in times.items():
             totals[key] = totals.get(key, 0.0) + seconds
     tokens = sum(b.num_tgt_tokens for b in batches)
-    out: dict[str, Any] = {"tokens": tokens, "batches": len(batches)}
+    out: dict[str, Any] = {"tokens": tokens, "batches": len(batches), "bf16_output": bf16}
     for key in steps:
         out[f"{key}_tok_s"] = tokens / totals[key]
         out[f"{key}_cpu_tok_s"] = tokens / totals[f"{key}_cpu"]
@@ -309,17 +312,17 @@ def output_features(model: Seq2Seq, batch: Batch) -> Tensor:
     return features.detach().requires_grad_(True)
 
 
-def projection_share(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str, float]:
+def projection_share(model: Seq2Seq, batch: Batch, repeats: int, bf16: bool) -> dict[str, float]:
     """Share of our training step taken by the output projection + loss (the fused loss, forward and backward)."""
     features = output_features(model, batch)  # (B, T, D)
     optimizer = torch.optim.Adam(model.parameters())
 
     def projection() -> None:
         """Projection and loss forward and backward only, as batch_loss does them."""
-        loss, _ = linear_cross_entropy(features, model.output.proj, batch.tgt_out)
+        loss, _ = linear_cross_entropy(features, model.output.proj, batch.tgt_out, bf16=bf16)
         loss.backward()
 
-    times = interleaved({"step": lambda: train_step(ours_loss(model), optimizer, batch), "projection": projection}, repeats)
+    times = interleaved({"step": lambda: train_step(ours_loss(model, bf16), optimizer, batch), "projection": projection}, repeats)
     model.zero_grad(set_to_none=True)
     return {"step_s": times["step"], "projection_s": times["projection"], "share": times["projection"] / times["step"]}
 
@@ -457,7 +460,8 @@ def run_experiments(loaded: LoadedModel, config: Config, records: list[dict], pl
     batch = real_batches(records, loaded.preprocessor, config, 1, seed)[0].to(dev)
     model = copy.deepcopy(loaded.model).to(dev).train()
     reference = build_reference("lstm", model).to(dev)
-    loss_fn, optimizer = ours_loss(model), torch.optim.Adam(model.parameters())
+    loss_fn = ours_loss(model, use_bf16_output(config.training.bf16_output, dev))
+    optimizer = torch.optim.Adam(model.parameters())
     small = Batch(batch.src[:16], batch.src_lengths[:16], batch.tgt_in[:16], batch.tgt_out[:16], batch.indices[:16])
     train_step(loss_fn, optimizer, warm_up(batch))
     threads: dict[int, list[float]] = {1: [], 2: []}
@@ -476,7 +480,8 @@ def run_experiments(loaded: LoadedModel, config: Config, records: list[dict], pl
 
 
 def output_layer_options(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str, float]:
-    """Projection + loss forward/backward: full softmax, non-pad rows only, fused, adaptive (cutoffs V/8, V/2)."""
+    """Projection + loss forward/backward: full softmax, non-pad rows only, fused (float32 and bfloat16 products),
+    adaptive (cutoffs V/8, V/2)."""
     features = output_features(model, batch)  # (B, T, D)
     proj, vocab = model.output.proj, model.tgt_vocab_size
     keep = batch.tgt_out != PAD_ID  # (B, T)
@@ -499,7 +504,12 @@ def output_layer_options(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str
         """losses.linear_cross_entropy, what batch_loss trains with (same function as `real_rows`)."""
         linear_cross_entropy(features, proj, batch.tgt_out)[0].backward()
 
-    options = {"full": full, "non_pad_rows": real_rows, "fused_chunked": fused, "adaptive": adaptive_softmax}
+    def fused_bf16() -> None:
+        """The same with its matrix products in bfloat16 (`training.bf16_output`)."""
+        linear_cross_entropy(features, proj, batch.tgt_out, bf16=True)[0].backward()
+
+    options = {"full": full, "non_pad_rows": real_rows, "fused_chunked": fused, "fused_bf16": fused_bf16,
+               "adaptive": adaptive_softmax}
     times = interleaved(options, repeats)
     return {
         **{f"{key}_s": times[key] for key in options},

@@ -27,7 +27,7 @@ from ..io_utils import write_json, write_text
 from ..models import build_model, can_copy
 from ..models.base import Seq2Seq
 from ..models.copy import copy_table
-from ..runtime import resolve_device
+from ..runtime import resolve_device, use_bf16_output
 from .checkpoints import read_checkpoint, save_checkpoint
 from .data import TrainingData
 from .losses import linear_cross_entropy, sequence_loss, validate
@@ -46,11 +46,12 @@ class TrainResult:
     best_epoch: int  # the epoch kept in checkpoint.pt (lowest validation loss)
 
 
-def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float) -> tuple[torch.Tensor, int]:
-    """Training loss of one batch: fused and chunked on the teacher-forced fast path, plain otherwise."""
+def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float, bf16: bool = False) -> tuple[torch.Tensor, int]:
+    """Training loss of one batch: fused and chunked on the teacher-forced fast path (its products in bfloat16 when
+    `bf16`), plain otherwise."""
     if teacher_forcing >= 1.0:
         features, bonus = model.forward_features(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, D)
-        return linear_cross_entropy(features, model.output.proj, batch.tgt_out, bonus)
+        return linear_cross_entropy(features, model.output.proj, batch.tgt_out, bonus, bf16)
     logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=teacher_forcing)  # (B, T, V)
     return sequence_loss(logits.float(), batch.tgt_out)
 
@@ -58,6 +59,7 @@ def batch_loss(model: Seq2Seq, batch: Batch, teacher_forcing: float) -> tuple[to
 def train_epoch(
     model: Seq2Seq, batches: Iterable[Batch], optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
     clip_norm: float, teacher_forcing: float, use_amp: bool = False, report: Callable[[float], None] | None = None,
+    bf16: bool = False,
 ) -> tuple[float, int]:
     """One pass over the training batches: loss, backward, clipped gradients, an Adam step per batch.
 
@@ -70,7 +72,7 @@ def train_epoch(
         batch = batch.to(device)
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, enabled=use_amp):  # mixed precision on a GPU only
-            loss, tokens = batch_loss(model, batch, teacher_forcing)  # mean over the batch's `tokens` pieces
+            loss, tokens = batch_loss(model, batch, teacher_forcing, bf16)  # mean over the batch's `tokens` pieces
         scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
@@ -164,6 +166,7 @@ def train_model(
     scheduler = _make_scheduler(config, optimizer)
     use_amp = config.training.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    bf16 = use_bf16_output(config.training.bf16_output, device)
 
     last_path, best_path = model_dir / "last.pt", model_dir / "checkpoint.pt"
     history: list[dict[str, Any]] = []
@@ -209,7 +212,7 @@ def train_model(
         started = time.perf_counter()
         bar = tqdm(loader, desc=f"{model_name} epoch {epoch + 1}/{config.training.epochs}", disable=not progress, leave=False)
         loss_sum, token_sum = train_epoch(model, bar, optimizer, scaler, config.training.clip_norm, ratio, use_amp,
-                                          report=lambda loss: bar.set_postfix(loss=f"{loss:.3f}"))
+                                          report=lambda loss: bar.set_postfix(loss=f"{loss:.3f}"), bf16=bf16)
         bar.close()
         seconds = time.perf_counter() - started
         train_seconds += seconds
@@ -218,7 +221,7 @@ def train_model(
         scheduler.step(metrics["valid_loss"])
         history.append({
             "epoch": epoch + 1, "train_loss": loss_sum / max(token_sum, 1), **metrics, "seconds": seconds,
-            "tokens_per_second": token_sum / max(seconds, 1e-9), "lr": lr, "teacher_forcing": ratio,
+            "tokens_per_second": token_sum / max(seconds, 1e-9), "lr": lr, "teacher_forcing": ratio, "bf16_output": bf16,
         })
         tqdm.write(  # also without bars (a worker process): one line per epoch
             f"{model_name} epoch {epoch + 1}: train loss {history[-1]['train_loss']:.3f}, "

@@ -45,18 +45,23 @@ class _LinearCrossEntropy(torch.autograd.Function):
         targets: Tensor,
         extra_index: Tensor | None,
         extra_value: Tensor | None,
+        bf16: bool,
     ) -> Tensor:
-        """features (N, D), weight (V, D), bias (V,), targets (N,), optional sparse extras (N, M) -> mean loss ()."""
+        """features (N, D), weight (V, D), bias (V,), targets (N,), optional sparse extras (N, M) -> mean loss ().
+
+        With bf16 the three matrix products read bfloat16 copies of their operands; the logits, the softmax and the
+        accumulated gradients stay float32."""
         count = max(features.size(0), 1)
         grad_features = torch.empty_like(features)
         grad_weight, grad_bias = torch.zeros_like(weight), torch.zeros_like(bias)
         grad_extra = None if extra_value is None else torch.empty_like(extra_value)
         total = features.new_zeros(())
+        x_all, w = (features.bfloat16(), weight.bfloat16()) if bf16 else (features, weight)  # (N, D), (V, D)
         for start in range(0, features.size(0), CHUNK_ROWS):
             chunk = slice(start, start + CHUNK_ROWS)
-            x, y = features[chunk], targets[chunk]  # (C, D), (C,)
+            x, y = x_all[chunk], targets[chunk]  # (C, D), (C,)
             rows = torch.arange(y.size(0), device=y.device)
-            logits = torch.addmm(bias, x, weight.t())  # (C, V)
+            logits = torch.add(bias, x @ w.t()) if bf16 else torch.addmm(bias, x, w.t())  # (C, V) float32
             if extra_index is not None:
                 logits.scatter_add_(1, extra_index[chunk], extra_value[chunk])  # (C, V) plus (C, M) extras
             log_z = logits.logsumexp(dim=1, keepdim=True)  # (C, 1)
@@ -65,11 +70,16 @@ class _LinearCrossEntropy(torch.autograd.Function):
             grad = logits.sub_(log_z).exp_()  # softmax (C, V), in place of the logits
             grad[rows, y] -= 1.0
             grad.div_(count)
-            torch.mm(grad, weight, out=grad_features[chunk])
-            grad_weight.addmm_(grad.t(), x)
             grad_bias += grad.sum(dim=0)
             if grad_extra is not None:
                 torch.gather(grad, 1, extra_index[chunk], out=grad_extra[chunk])  # (C, M)
+            if bf16:
+                grad = grad.bfloat16()
+                grad_features[chunk] = grad @ w
+                grad_weight += grad.t() @ x  # (V, D), each chunk's share rounded once
+            else:
+                torch.mm(grad, w, out=grad_features[chunk])
+                grad_weight.addmm_(grad.t(), x)
         ctx.save_for_backward(grad_features, grad_weight, grad_bias, grad_extra)
         return total / count
 
@@ -79,7 +89,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         """Scale the gradients computed in forward by the incoming gradient."""
         grad_features, grad_weight, grad_bias, grad_extra = ctx.saved_tensors
         extra = None if grad_extra is None else grad_extra * grad_loss
-        return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None, extra
+        return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None, extra, None
 
 
 def linear_cross_entropy(
@@ -87,13 +97,14 @@ def linear_cross_entropy(
     projection: torch.nn.Linear,
     targets: Tensor,
     extra: SparseLogitBias | None = None,
+    bf16: bool = False,
 ) -> tuple[Tensor, int]:
     """sequence_loss of projection(features) (+ extra, a sparse bias (B, T, M)) without the full logits:
-    features (B, T, D), targets (B, T)."""
+    features (B, T, D), targets (B, T); bf16: the matrix products in bfloat16."""
     keep = targets != PAD_ID  # (B, T): padding costs nothing
     index, value = (None, None) if extra is None else (extra.index[keep], extra.value[keep])  # (N, M) each
     loss = _LinearCrossEntropy.apply(
-        features[keep], projection.weight, projection.bias, targets[keep], index, value
+        features[keep], projection.weight, projection.bias, targets[keep], index, value, bf16
     )
     return loss, int(keep.sum())
 
