@@ -18,7 +18,7 @@ from .errors import UserError
 from .io_utils import write_json, write_text
 from .models import MODEL_NAMES
 from .paths import git_commit, resolve_path, run_paths
-from .runtime import configure_threads, run_in_workers, set_seed, worker_plan
+from .runtime import CPUS, configure_threads, run_in_workers, set_seed, worker_plan
 from .training.data import TrainingData, prepare_training_data
 from .training.loop import TrainResult, train_model
 
@@ -47,8 +47,7 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
 
 def train_job(job: tuple[str, Config, TrainingData, Path, bool, bool]) -> TrainResult:
     """Train one model: (name, config, data, model folder, force, progress bars) -> its result (a worker's job)."""
-    name, config, data, model_dir, force, progress = job
-    return train_model(name, config, data, model_dir, force=force, progress=progress)
+    return train_model(*job)
 
 
 def _cpu_seconds() -> float:
@@ -96,7 +95,7 @@ def write_timings(path: Path, stages: dict[str, dict[str, float]], started: floa
     timings = {
         "total_wall_s": round(time.time() - shell_started, 1), "fresh_clone": fresh_clone, "commit": git_commit(),
         "model_processes": workers[0], "threads": workers[1] if workers[0] > 1 else torch.get_num_threads(),
-        "cpus": os.cpu_count(),
+        "cpus": CPUS,
         "cpu_model": _cpu_model(), "torch": torch.__version__, "stages": stages,
     }
     write_json(path, timings)

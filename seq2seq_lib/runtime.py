@@ -49,13 +49,11 @@ def resolve_device(name: str) -> torch.device:
 def use_bf16_output(setting: bool | str, device: torch.device) -> bool:
     """Whether the fused loss multiplies in bfloat16: `training.bf16_output` true, false, or "auto" (where the GPU or
     the CPU's oneDNN does bfloat16 natively; emulated, it is slower than float32)."""
-    if setting == "auto":
-        if device.type == "cuda":
-            return torch.cuda.is_bf16_supported()
-        return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    if isinstance(setting, bool):
+    if setting not in (True, False, "auto"):
+        raise UserError(f"training.bf16_output must be true, false or auto, got {setting!r}; see configs/quick.yaml")
+    if setting != "auto":
         return setting
-    raise UserError(f"training.bf16_output must be true, false or auto, got {setting!r}; see configs/quick.yaml")
+    return torch.cuda.is_bf16_supported() if device.type == "cuda" else torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def worker_plan(config: Config, jobs: int) -> tuple[int, int]:

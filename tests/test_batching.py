@@ -18,6 +18,7 @@ from seq2seq_lib.data.batching import (
     make_loader,
 )
 from seq2seq_lib.errors import UserError
+from seq2seq_lib.models.base import src_padding_mask
 from seq2seq_lib.data.preprocess import Preprocessor
 from seq2seq_lib.data.vocab import EOS_ID, PAD_ID, SOS_ID
 
@@ -61,8 +62,8 @@ def test_collate_shapes_masks_and_padding() -> None:
     assert batch.src_lengths.tolist() == [3, 2] and batch.src_lengths.device.type == "cpu"
     assert batch.tgt_in.tolist() == [[SOS_ID, 7, PAD_ID, PAD_ID], [SOS_ID, 7, 8, 9]]
     assert batch.tgt_out.tolist() == [[7, EOS_ID, PAD_ID, PAD_ID], [7, 8, 9, EOS_ID]]
-    assert batch.src_mask.tolist() == [[True, True, True], [True, True, False]]
-    assert batch.indices.tolist() == [0, 3] and batch.num_tgt_tokens == 6 and len(batch) == 2
+    assert src_padding_mask(batch.src_lengths, batch.src.size(1), batch.src.device).tolist() == [[True, True, True], [True, True, False]]
+    assert batch.indices.tolist() == [0, 3] and int((batch.tgt_out != PAD_ID).sum()) == 6 and len(batch) == 2
     assert all(t.dtype == torch.long for t in (batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out))
     moved = batch.to("cpu")
     assert torch.equal(moved.tgt_out, batch.tgt_out) and moved.src_lengths.device.type == "cpu"

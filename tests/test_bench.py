@@ -192,7 +192,7 @@ def test_our_training_loss_and_gradients_equal_the_references(name: str, batch) 
     assert bool((batch.src == 0).any()) and bool((batch.tgt_out == 0).any())  # padding on both sides
     ours, tokens = batch_loss(model, batch, teacher_forcing=1.0)  # the production path
     theirs, ref_tokens = sequence_loss(reference(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out)
-    assert tokens == ref_tokens == batch.num_tgt_tokens
+    assert tokens == ref_tokens == bench.target_pieces(batch)
     assert abs(ours.item() - theirs.item()) < 1e-5
     ours.backward()
     theirs.backward()

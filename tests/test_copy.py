@@ -67,7 +67,7 @@ def test_copying_fast_path_matches_the_step_loop():
     tgt_in = torch.randint(4, len(TGT), (3, 6))
     lengths = torch.tensor([5, 3, 4])
     fast, _ = model(src, lengths, tgt_in)
-    slow, _ = model.forward_stepwise(src, lengths, tgt_in)
+    slow, _ = model.decode_stepwise(model.encode(src, lengths), tgt_in, 1.0)
     torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
 
 

@@ -129,7 +129,7 @@ def test_fast_path_and_step_path_give_the_same_loss(name: str, num_layers: int) 
     torch.manual_seed(0)
     model = build_model(name, 40, 30, emb_dim=16, hidden_dim=16, num_layers=num_layers)
     src, lengths, tgt_in, tgt_out = random_batch(4, 40, 30, (2, 7), (3, 8))
-    fast, step = model(src, lengths, tgt_in), model.forward_stepwise(src, lengths, tgt_in)
+    fast, step = model(src, lengths, tgt_in), model.decode_stepwise(model.encode(src, lengths), tgt_in, 1.0)
     assert abs(loss_of(fast.logits, tgt_out).item() - loss_of(step.logits, tgt_out).item()) < 1e-5
     torch.testing.assert_close(fast.logits, step.logits, rtol=0, atol=1e-5)
     if name == "attention":

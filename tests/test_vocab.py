@@ -26,11 +26,9 @@ def test_order_min_freq_and_max_size_are_deterministic() -> None:
     assert len(Vocab.build(LISTS, max_size=6)) == 6
 
 
-def test_encode_unknown_and_unk_rate() -> None:
+def test_encode_unknown() -> None:
     vocab = Vocab.build(LISTS, min_freq=2)
     assert vocab.encode(["a", "zzz", "c"]) == [4, UNK_ID, 6]
-    assert vocab.unk_rate([["a", "zzz"], ["d", "b"]]) == 0.5
-    assert vocab.unk_rate([]) == 0.0
     assert "a" in vocab and "zzz" not in vocab
 
 

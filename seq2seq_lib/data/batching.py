@@ -73,17 +73,6 @@ class Batch:
     tgt_out: torch.Tensor  # (B, T) = y1 .. yT ending with <eos>, padded
     indices: torch.Tensor  # (B,) positions in the dataset
 
-    @property
-    def src_mask(self) -> torch.Tensor:
-        """(B, S) bool, True on real source tokens."""
-        positions = torch.arange(self.src.size(1), device=self.src.device)  # (S,)
-        return positions.unsqueeze(0) < self.src_lengths.to(self.src.device).unsqueeze(1)  # (B, S)
-
-    @property
-    def num_tgt_tokens(self) -> int:
-        """Number of non-pad target tokens (for per-token loss)."""
-        return int((self.tgt_out != PAD_ID).sum())
-
     def __len__(self) -> int:
         """Batch size B."""
         return self.src.size(0)

@@ -69,14 +69,6 @@ class Vocab:
             out.append(self.itos[i] if 0 <= i < len(self.itos) else UNK)
         return out
 
-    def unk_rate(self, token_lists: Iterable[Sequence[str]]) -> float:
-        """Share of tokens that would map to `<unk>`."""
-        total = unknown = 0
-        for tokens in token_lists:
-            total += len(tokens)
-            unknown += sum(tok not in self.stoi or tok == UNK for tok in tokens)
-        return unknown / total if total else 0.0
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"tokens": self.itos}

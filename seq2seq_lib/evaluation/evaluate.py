@@ -202,21 +202,18 @@ def evaluate_models(
     order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
     jobs = [(name, config, records, split, workers == 1) for name in order]
     decoded = dict(zip(order, run_in_workers(decode_model, jobs, workers, threads)))
-    for name in names:
-        generation, extra = decoded[name]
-        scored = score(generation.hypotheses, records, scorer, config.seed)
-        stats[name] = scored["stats"]
-        summary, examples[name] = write_results(out_dir / name / "evaluation_results.json", name, scored, records, generation.hypotheses, extra)
-        summaries.append(summary)
-        m = scored["metrics"]
-        print(f"[evaluate] {name}: chrF {m['chrf']:.2f}, length-matched chrF gain {m['chrf_gain']:.2f}, "
-              f"BLEU {m['bleu']:.2f}, compiles {100 * m['compiles']:.1f}% on {len(records)} {split} pairs")
-    for system, hypotheses in (evaluate_baselines(config, records, paths.results_dir, save=out_dir == paths.results_dir) if baselines else {}).items():
+    systems = {name: (decoded[name][0].hypotheses, name, decoded[name][1]) for name in names}  # outputs, folder, extras
+    if baselines:
+        found = evaluate_baselines(config, records, paths.results_dir, save=out_dir == paths.results_dir)
+        systems.update({system: (outputs, BASELINE_FOLDERS[system], {"split": split}) for system, outputs in found.items()})
+    for system, (hypotheses, folder, extra) in systems.items():
         scored = score(hypotheses, records, scorer, config.seed)
         stats[system] = scored["stats"]
-        folder = BASELINE_FOLDERS[system]
-        summary, examples[system] = write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, {"split": split})
+        summary, examples[system] = write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, extra)
         summaries.append(summary)
+        m = scored["metrics"]
+        print(f"[evaluate] {system}: chrF {m['chrf']:.2f}, length-matched chrF gain {m['chrf_gain']:.2f}, "
+              f"BLEU {m['bleu']:.2f}, compiles {100 * m['compiles']:.1f}% on {len(records)} {split} pairs")
     write_json(out_dir / f"significance_{split}.json", _significance(stats, scorer, config.seed))
     write_json(out_dir / f"summary_{split}.json", summaries)
     write_shipped_examples(out_dir / f"examples_{split}.jsonl.gz", examples)

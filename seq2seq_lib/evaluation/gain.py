@@ -271,10 +271,12 @@ class GainScorer:
         """(N, K) statistics of the outputs against every reference set (see `Layout`)."""
         if len(hypotheses) != len(self.references):
             raise ValueError(f"{len(hypotheses)} outputs for {len(self.references)} references")
-        hyp_tokens = [bleu_tokens(h) for h in hypotheses]
-        chars = self.chars.rows([char_ngrams(h) for h in hypotheses])
-        tokens = self.tokens.rows([token_ngrams(t) for t in hyp_tokens])
-        bare = self.bare.rows([token_ngrams(no_layout(t)) for t in hyp_tokens])
+        distinct = {h: i for i, h in enumerate(dict.fromkeys(hypotheses))}  # n-grams counted once per distinct output
+        rows = [distinct[h] for h in hypotheses]
+        hyp_tokens = [bleu_tokens(h) for h in distinct]
+        chars = self.chars.rows([char_ngrams(h) for h in distinct])[rows]
+        tokens = self.tokens.rows([token_ngrams(t) for t in hyp_tokens])[rows]
+        bare = self.bare.rows([token_ngrams(no_layout(t)) for t in hyp_tokens])[rows]
         chrf = [chrf_columns(count_stats(self.chars, chars, self.ref_chars[p])) for p in self.permutations]
         bleu = [bleu_columns(count_stats(self.tokens, tokens, self.ref_tokens[p])) for p in self.permutations]
         bleu_bare = bleu_columns(count_stats(self.bare, bare, self.ref_bare))

@@ -236,6 +236,11 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, fl
 LossFn = Callable[[Batch], Tensor]  # batch -> mean token loss ()
 
 
+def target_pieces(batch: Batch) -> int:
+    """Non-pad target pieces of a batch (what a training step's speed is counted in)."""
+    return int((batch.tgt_out != PAD_ID).sum())
+
+
 def train_step(loss_fn: LossFn, optimizer: torch.optim.Optimizer, batch: Batch) -> float:
     """One forward and loss, backward and Adam step; returns the loss."""
     loss = loss_fn(batch)
@@ -295,7 +300,7 @@ def bench_training(model: Seq2Seq, reference: nn.Module, batches: list[Batch], r
         times = interleaved({key: partial(step, batch) for key, step in steps.items()}, repeats)
         for key, seconds in times.items():
             totals[key] = totals.get(key, 0.0) + seconds
-    tokens = sum(b.num_tgt_tokens for b in batches)
+    tokens = sum(target_pieces(b) for b in batches)
     out: dict[str, Any] = {"tokens": tokens, "batches": len(batches), "bf16_output": bf16}
     for key in steps:
         out[f"{key}_tok_s"] = tokens / totals[key]
@@ -470,7 +475,7 @@ def run_experiments(loaded: LoadedModel, config: Config, records: list[dict], pl
             torch.set_num_threads(n)
             times.append(median_time(lambda: train_step(loss_fn, optimizer, small), 1))
     torch.set_num_threads(num_threads)
-    thread_tok_s = {f"{n}_threads_tok_s": small.num_tgt_tokens / statistics.median(ts) for n, ts in threads.items()}
+    thread_tok_s = {f"{n}_threads_tok_s": target_pieces(small) / statistics.median(ts) for n, ts in threads.items()}
     return {
         "model": "lstm",
         "threads": {"batch_rows": 16, **thread_tok_s},

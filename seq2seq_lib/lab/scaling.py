@@ -23,7 +23,7 @@ from ..config import PROJECT_ROOT, load_config, profile_config_path
 from ..io_utils import write_json, write_text
 from ..paths import git_commit
 from ..runtime import run_in_workers, use_bf16_output
-from .bench import bench_records, ours_loss, real_batches, recipe_models, train_step
+from .bench import bench_records, ours_loss, real_batches, recipe_models, target_pieces, train_step
 
 BATCHES = 8
 
@@ -41,7 +41,7 @@ def pieces_per_second(job: tuple[list[str], int]) -> dict[str, float]:
         bf16 = use_bf16_output(config.training.bf16_output, torch.device("cpu"))
         loss, optimizer = ours_loss(model, bf16), torch.optim.Adam(model.parameters(), lr=1e-4)
         train_step(loss, optimizer, batches[0])  # warm-up
-        pieces = sum(int(b.num_tgt_tokens) for b in batches)
+        pieces = sum(target_pieces(b) for b in batches)
         times = []
         for _ in range(rounds):
             started = time.perf_counter()

@@ -20,11 +20,9 @@ def build_model(name: str, src_vocab_size: int, tgt_vocab_size: int, copy_forms:
     num_layers, dropout, tie_embeddings); copy_forms > 0 (attention only) makes it copy."""
     if name not in _MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
-    if not copy_forms:
-        return _MODELS[name](src_vocab_size, tgt_vocab_size, **sizes)
-    if not can_copy(name):
+    if copy_forms and not can_copy(name):
         raise UserError(f"model {name!r} cannot copy (it has no attention); set model.copy_forms to 0")
-    return _MODELS[name](src_vocab_size, tgt_vocab_size, copy_forms=copy_forms, **sizes)
+    return _MODELS[name](src_vocab_size, tgt_vocab_size, **({"copy_forms": copy_forms} if copy_forms else {}), **sizes)
 
 
 def can_copy(name: str) -> bool:

@@ -125,14 +125,9 @@ class Seq2Seq(nn.Module, ABC):
             return self.decode_teacher_forced(enc, tgt_in)
         return self.decode_stepwise(enc, tgt_in, teacher_forcing)
 
-    def forward_stepwise(
-        self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, teacher_forcing: float = 1.0
-    ) -> ForwardOutput:
-        """Like forward, but always through the decode_step loop (the reference for the fast path)."""
-        return self.decode_stepwise(self.encode(src, src_lengths), tgt_in, teacher_forcing)
-
     def decode_stepwise(self, enc: EncoderOutput, tgt_in: Tensor, teacher_forcing: float) -> ForwardOutput:
-        """Step loop; per example and step, a Bernoulli(teacher_forcing) coin picks gold or own argmax."""
+        """Step loop (also the reference for the fast path); per example and step, a Bernoulli(teacher_forcing) coin
+        picks gold or own argmax."""
         state, tokens = enc.state, tgt_in[:, 0]  # tokens: (B,)
         logits, attns = [], []
         for t in range(tgt_in.size(1)):
