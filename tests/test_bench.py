@@ -236,3 +236,9 @@ def test_scaling_report_compares_two_processes_with_two_threads():
     assert "| attention | 10 | 15 | 1.50x | 10 |" in report
     # one after the other: (1/30 + 1/30 + 1/15) = 0.1333 s per piece; side by side: max(1/10, 1/20 + 1/20) = 0.1 s
     assert "1.33x faster side by side" in report
+    runs = [{"mode": mode, "wall_s": 9.0, "train_s": {"rnn": 1.0, "lstm": 2.0, "attention": 3.0}, "valid_loss": {}}
+            for mode in ("side", "side-bf16", "one")]
+    rows = markdown({**results, "end_to_end": runs}).splitlines()
+    assert "| 1 | side by side | 9.0 | 1.0 / 2.0 / 3.0 |" in rows
+    assert "| 2 | side by side, bfloat16 output layer | 9.0 | 1.0 / 2.0 / 3.0 |" in rows
+    assert "| 3 | one after the other | 9.0 | 1.0 / 2.0 / 3.0 |" in rows

@@ -69,14 +69,15 @@ def measure(rounds: int) -> dict[str, object]:
 
 def end_to_end(order: list[str], pairs: int) -> list[dict[str, object]]:
     """`train_models` on `pairs` quick training pairs for one epoch, the three models one after the other in this
-    process ("one", torch's threads) or side by side ("side", `training.workers` 0), in the given order of runs."""
+    process ("one", torch's threads) or side by side ("side", `training.workers` 0), in the given order of runs; a
+    mode ending in "-bf16" trains with `training.bf16_output` true."""
     from ..pipeline import train_models  # the training loop only when asked
 
     runs = []
     for mode in order:
         config = load_config(profile_config_path("quick"), {
             "profile": "scaling", "data.max_train_pairs": pairs, "training.epochs": 1,
-            "training.workers": 1 if mode == "one" else 0})
+            "training.workers": 1 if mode.startswith("one") else 0, "training.bf16_output": mode.endswith("-bf16")})
         started = time.perf_counter()
         trained = train_models(config, ["rnn", "lstm", "attention"], force=True, progress=False)
         runs.append({"mode": mode, "wall_s": round(time.perf_counter() - started, 1),
@@ -102,7 +103,8 @@ def markdown(results: dict[str, object]) -> str:
         lines += ["", "End to end (`train_models`, one epoch, data preparation and validation included; the first run also "
                   "fits the preprocessor):", "", "| run | models | wall (s) | training s (rnn / lstm / attention) |",
                   "|---|---|---:|---|"]
-        lines += [f"| {i + 1} | {'one after the other' if r['mode'] == 'one' else 'side by side'} | {r['wall_s']} | "
+        lines += [f"| {i + 1} | {'one after the other' if r['mode'].startswith('one') else 'side by side'}"
+                  f"{', bfloat16 output layer' if r['mode'].endswith('-bf16') else ''} | {r['wall_s']} | "
                   f"{' / '.join(str(r['train_s'][m]) for m in ('rnn', 'lstm', 'attention'))} |"
                   for i, r in enumerate(results["end_to_end"])]
     return "\n".join(lines) + "\n"
@@ -113,13 +115,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--end-to-end", type=int, metavar="PAIRS", help="also train on PAIRS pairs, side by side and not")
+    parser.add_argument("--bf16", action="store_true", help="end to end: side by side in float32 against bfloat16 "
+                        "output products (training.bf16_output) instead of side by side against one after the other")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "results" / "bench")
     args = parser.parse_args()
     results = measure(args.rounds)
     if args.end_to_end:
-        results["end_to_end"] = end_to_end(["side", "one", "side", "one"], args.end_to_end)
-    write_json(args.out / "scaling.json", results)
-    write_text(args.out / "scaling.md", markdown(results))
+        other = "side-bf16" if args.bf16 else "one"
+        results["end_to_end"] = end_to_end(["side", other, "side", other], args.end_to_end)
+    stem = "scaling_bf16" if args.bf16 else "scaling"
+    write_json(args.out / f"{stem}.json", results)
+    write_text(args.out / f"{stem}.md", markdown(results))
     print(markdown(results))
 
 
