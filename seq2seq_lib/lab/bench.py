@@ -537,6 +537,12 @@ def grad_modes(reference: nn.Module, batch: Batch, plan: Plan) -> dict[str, floa
 # ----------------------------------------------------------------------------- report
 
 
+def _precision(results: dict[str, Any]) -> str:
+    """'bfloat16', 'float32' or 'mixed': how our training steps multiplied in the output layer."""
+    used = {m["train"].get("bf16_output", False) for m in results["models"].values()}
+    return "mixed" if len(used) > 1 else "bfloat16" if used == {True} else "float32"
+
+
 def check_targets(results: dict[str, Any]) -> dict[str, Any]:
     """The speed issue's targets: training >= 3x and greedy and beam decoding >= 1.5x the reference for each model,
     the demo <= 200 ms, padding < 10%."""
@@ -562,7 +568,8 @@ def markdown_report(results: dict[str, Any]) -> str:
             f"Load average at start / end: {meta['load_average_start'][0]:.2f} / {meta['load_average_end'][0]:.2f} "
             f"on {meta['cpu_count']} CPUs{' (busy: timings are noisy)' if meta['busy'] else ''}; "
             f"{meta['elapsed_s']:.0f} s; medians of {meta['plan']['repeats']} interleaved rounds. "
-            "Ratios are ours / reference by wall time (by CPU time in brackets); higher is better."
+            "Ratios are ours / reference by wall time (by CPU time in brackets); higher is better. Our training "
+            f"step's output-layer products: {_precision(results)} (`training.bf16_output`); the references' float32."
         ),
         "",
         "| model | train tok/s ours / ref | train ratio | greedy ratio | beam ratio | projection share |",
@@ -591,7 +598,9 @@ def markdown_report(results: dict[str, Any]) -> str:
         (
             f"Output layer (projection + loss, fwd + bwd), speed-up over the full softmax at every position: "
             f"non-pad rows only {layer['non_pad_rows_speedup']:.2f}x, "
-            f"fused chunked loss (what training uses) {layer['fused_chunked_speedup']:.2f}x, adaptive softmax {layer['adaptive_speedup']:.2f}x."
+            f"fused chunked loss {layer['fused_chunked_speedup']:.2f}x, the same with bfloat16 products "
+            f"{layer['fused_bf16_speedup']:.2f}x (training uses the fused loss, in bfloat16 where `training.bf16_output` "
+            f"resolves to it: see `bf16_output` per model above), adaptive softmax {layer['adaptive_speedup']:.2f}x."
         ),
         f"Reference greedy sentences/s by grad mode: {modes}.",
     ]
