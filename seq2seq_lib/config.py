@@ -64,7 +64,7 @@ class TrainingConfig:
     workers: int = 0  # models trained (and decoded) at once, each in its own process; 0: one per CPU core (1 on a GPU)
     num_threads: int = 0  # torch threads per process; 0: the CPU cores shared out among the processes
     amp: bool = False  # mixed precision, CUDA only
-    bf16_output: bool | str = False  # the fused loss's matrix products in bfloat16; "auto": where the hardware has it
+    bf16_output: bool | str = "auto"  # the fused loss's matrix products in bfloat16; "auto": where the hardware has it
 
 
 @dataclass(frozen=True)
