@@ -71,6 +71,16 @@ def test_a_constant_output_gains_exactly_zero(codes):
         assert scores[name] == 0.0
 
 
+def test_repeated_outputs_get_the_statistics_each_would_get_alone(codes):
+    scorer = GainScorer(codes, seed=1)
+    outputs = [codes[(7 * i) % 5] for i in range(len(codes))]  # 5 distinct outputs, repeated out of order
+    stats = scorer.stats(outputs)
+    for i in (0, 1, 5, 119):
+        fresh = GainScorer(codes, seed=1)  # a scorer that has counted nothing else
+        alone = fresh.stats([outputs[i] if j == i else codes[j] for j in range(len(codes))])
+        np.testing.assert_array_equal(stats[i], alone[i])
+
+
 def test_returning_the_references_scores_the_maximum_and_gains(codes):
     scorer = GainScorer(codes, seed=1)
     scores = scorer.scores(scorer.stats(scorer.references))
