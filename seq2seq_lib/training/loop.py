@@ -108,9 +108,9 @@ def model_kwargs(config: Config, data: TrainingData, model_name: str) -> dict[st
 
 def _same_experiment(saved: dict[str, Any], current: dict[str, Any]) -> bool:
     """True when two configs train the same way: they may differ in name (profile), in which models they list,
-    in decoding, in the number of epochs, in processes, threads and bfloat16 products, and in keys added to the config since `saved`
-    was written (those take their defaults). So a run copied to another profile's folder goes on there, for more
-    epochs."""
+    in decoding, in the number of epochs, in processes, threads and bfloat16 products, and in keys added to the
+    config since `saved` was written (those take their defaults). So a run copied to another profile's folder goes
+    on there, for more epochs."""
     def strip(c: dict[str, Any]) -> dict[str, Any]:
         training = {k: v for k, v in c["training"].items() if k not in ("epochs", "workers", "num_threads", "bf16_output")}
         return {**{k: v for k, v in c.items() if k not in ("profile", "models", "decoding")}, "training": training}
