@@ -130,10 +130,13 @@ def test_tiny_benchmark_times_the_recipe_and_writes_json_and_markdown(tmp_path: 
     assert {"full_s", "non_pad_rows_s", "fused_chunked_s", "adaptive_s", "fused_chunked_speedup"} <= set(
         saved["experiments"]["output_layer"]
     )
+    projection = saved["experiments"]["decode_projection"]
+    assert projection["rows"] == {"reference": 5, "ours": 4 * 5} and projection["ceiling"] > 0
     assert saved["memory"]["max_rss_mb"] > 0
     assert results["targets"] == saved["targets"] and set(saved["targets"]["train_ratio_ge_3"]) == set(MODEL_NAMES)
     report = (out / "bench.md").read_text()
     assert "| attention |" in report and "Demo (attention, beam 5, at most 12 pieces" in report
+    assert "on 20 (ours): where this product is most of a decoding step" in report
 
 
 def test_a_busy_machine_is_refused_when_strict(tmp_path: Path, monkeypatch) -> None:

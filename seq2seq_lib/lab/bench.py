@@ -480,8 +480,29 @@ def run_experiments(loaded: LoadedModel, config: Config, records: list[dict], pl
         "model": "lstm",
         "threads": {"batch_rows": 16, **thread_tok_s},
         "output_layer": output_layer_options(model, batch, plan.repeats),
+        "decode_projection": decoding_projection(model, plan, config.decoding.beam_width),
         "decode_grad_mode": grad_modes(reference, batch, plan),
     }
+
+
+def decoding_projection(model: Seq2Seq, plan: Plan, beam_width: int, calls: int = 20) -> dict[str, Any]:
+    """The output projection alone, in inference mode, per row: on one sentence's beam (the reference's rows) and on
+    decode_batch sentences' beams at once (ours). Their ratio bounds the beam ratio of a model whose decoding step
+    is mostly this product: batching is all our search can do about it."""
+    proj = model.output.proj
+    rows = {"reference": beam_width, "ours": plan.decode_batch * beam_width}
+    inputs = {who: torch.randn(n, proj.in_features, device=proj.weight.device) for who, n in rows.items()}
+
+    def project(who: str) -> None:
+        """`calls` projections of the rows `who` decodes at once."""
+        for _ in range(calls):
+            proj(inputs[who])
+
+    with torch.inference_mode():
+        times = interleaved({who: partial(project, who) for who in rows}, plan.repeats)
+    per_row = {who: times[who] / (calls * n) for who, n in rows.items()}
+    return {"rows": rows, **{f"{who}_us_per_row": 1e6 * t for who, t in per_row.items()},
+            "ceiling": per_row["reference"] / per_row["ours"]}
 
 
 def output_layer_options(model: Seq2Seq, batch: Batch, repeats: int) -> dict[str, float]:
@@ -593,6 +614,7 @@ def markdown_report(results: dict[str, Any]) -> str:
     threads = ", ".join(f"{k.split('_')[0]} thread(s) {v:.0f} tok/s" for k, v in exp["threads"].items() if k != "batch_rows")
     layer = exp["output_layer"]
     modes = ", ".join(f"{k[:-7]} {v:.1f}" for k, v in exp["decode_grad_mode"].items())
+    proj = exp["decode_projection"]
     lines += [
         f"Threads (lstm training, batch of 16): {threads}.",
         (
@@ -601,6 +623,12 @@ def markdown_report(results: dict[str, Any]) -> str:
             f"fused chunked loss {layer['fused_chunked_speedup']:.2f}x, the same with bfloat16 products "
             f"{layer['fused_bf16_speedup']:.2f}x (training uses the fused loss, with the products named above), "
             f"adaptive softmax {layer['adaptive_speedup']:.2f}x."
+        ),
+        (
+            f"Beam search's output projection alone (lstm, inference): {proj['reference_us_per_row']:.1f} us per row "
+            f"on one sentence's {proj['rows']['reference']} hypotheses (the reference), {proj['ours_us_per_row']:.1f} "
+            f"on {proj['rows']['ours']} (ours): where this product is most of a decoding step (the RNN and the LSTM), "
+            f"batching cannot make beam search more than {proj['ceiling']:.2f}x the reference."
         ),
         f"Reference greedy sentences/s by grad mode: {modes}.",
     ]
