@@ -94,8 +94,7 @@ def write_timings(path: Path, stages: dict[str, dict[str, float]], started: floa
         stages = {"setup": {"wall_s": round(started - shell_started, 1)}, **stages}
     timings = {
         "total_wall_s": round(time.time() - shell_started, 1), "fresh_clone": fresh_clone, "commit": git_commit(),
-        "model_processes": workers[0], "threads": workers[1] if workers[0] > 1 else torch.get_num_threads(),
-        "cpus": CPUS,
+        "model_processes": workers[0], "threads": workers[1] if workers[0] > 1 else torch.get_num_threads(), "cpus": CPUS,
         "cpu_model": _cpu_model(), "torch": torch.__version__, "stages": stages,
     }
     write_json(path, timings)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import TypeVar
 
 import numpy as np
@@ -69,12 +70,24 @@ def worker_plan(config: Config, jobs: int) -> tuple[int, int]:
 def run_in_workers(fn: Callable[[Job], Result], jobs: Sequence[Job], workers: int, threads: int) -> list[Result]:
     """fn(job) for every job, results in job order: in `workers` fresh processes of `threads` torch threads each, a job
     starting as soon as a process is free (so list the longest first); in this process when `workers` is 1."""
+    with started_in_workers(fn, jobs, workers, threads) as results:
+        return list(results)
+
+
+@contextmanager
+def started_in_workers(
+    fn: Callable[[Job], Result], jobs: Sequence[Job], workers: int, threads: int
+) -> Iterator[Iterator[Result]]:
+    """`run_in_workers`, with the jobs started before the block runs: the block gets an iterator over the results in
+    job order, and can do its own work while the workers do theirs (with `workers` 1, each job runs when its result
+    is asked for)."""
     if workers <= 1:
-        return [fn(job) for job in jobs]
+        yield (fn(job) for job in jobs)
+        return
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter on every OS: no thread pool inherited by fork
     try:
         with ProcessPoolExecutor(workers, mp_context=spawn, initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-            return list(pool.map(fn, jobs))
+            yield pool.map(fn, jobs)
     except BrokenProcessPool:
         raise UserError("a worker process died (out of memory, killed, or started by a script that does not call "
                         "the package under `if __name__ == \"__main__\":`); fix that, or set training.workers: 1") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from ..errors import UserError
 from ..io_utils import read_json, write_json
 from ..models import MODEL_NAMES
 from ..paths import project_relative, run_paths
-from ..runtime import configure_threads, resolve_device, run_in_workers, worker_plan
+from ..runtime import configure_threads, resolve_device, started_in_workers, worker_plan
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from ..training.losses import loss_by_position, position_labels
 from . import metrics
@@ -36,14 +36,6 @@ DOC_LENGTH_EDGES = (8, 16, 32)  # docstring tokens: <8, 8-15, 16-31, >=32
 CODE_LENGTH_EDGES = (50, 100, 200)  # reference code tokens
 BOOTSTRAP_RESAMPLES = 1000
 INTERVALS = ("chrf", "chrf_gain", "bleu", "bleu_gain")
-
-
-@dataclass
-class Generation:
-    """What a system produced for a split: code strings in split order, and how long it took."""
-
-    hypotheses: list[str]
-    seconds: float
 
 
 def score(hypotheses: list[str], records: list[dict], scorer: GainScorer, seed: int) -> dict[str, Any]:
@@ -157,17 +149,17 @@ def _significance(systems: dict[str, np.ndarray], scorer: GainScorer, seed: int)
     }
 
 
-def decode_model(job: tuple[str, Config, list[dict], str, bool]) -> tuple[Generation, dict[str, Any]]:
-    """Decode the records with one trained model: (name, config, records, split, progress bar) -> its outputs and
-    what its results file records besides their scores (a worker process's job)."""
+def decode_model(job: tuple[str, Config, list[dict], str, bool]) -> tuple[list[str], dict[str, Any]]:
+    """Decode the records with one trained model: (name, config, records, split, progress bar) -> its code strings in
+    split order and what its results file records besides their scores (a worker process's job)."""
     name, config, records, split, progress = job
     paths, device = run_paths(config), resolve_device(config.device)
     loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
     started = time.perf_counter()
     decoded = decode_records(loaded.model, records, config.decoding, loaded.preprocessor, device,
                              desc=f"decode {name}" if progress else None)
-    generation = Generation([loaded.preprocessor.decode_tgt(tokens) for tokens, _ in decoded], time.perf_counter() - started)
-    return generation, {
+    hypotheses = [loaded.preprocessor.decode_tgt(tokens) for tokens, _ in decoded]
+    return hypotheses, {
         "split": split,
         "checkpoint": project_relative(loaded.path, paths.root),
         "config": config.to_dict(),
@@ -176,7 +168,7 @@ def decode_model(job: tuple[str, Config, list[dict], str, bool]) -> tuple[Genera
         "parameters": sum(p.numel() for p in loaded.model.parameters() if p.requires_grad),
         "train_seconds": loaded.train_seconds,
         "epochs": len(loaded.history),
-        "sentences_per_second": len(records) / max(generation.seconds, 1e-9),
+        "sentences_per_second": len(records) / max(time.perf_counter() - started, 1e-9),  # decoding, detokenizing
         "threads": torch.get_num_threads(),
         **teacher_forced_losses(loaded, records, config, config.seed, device),
     }
@@ -196,26 +188,28 @@ def evaluate_models(
     if len(records) < 2:
         raise UserError(f"{len(records)} pair(s) to evaluate; the docstring gain compares each output with other pairs' "
                         "code, so evaluate at least 2")
-    scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
-    summaries, stats, examples = [], {}, {}
     workers, threads = worker_plan(config, len(names))
     order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
     jobs = [(name, config, records, split, workers == 1) for name in order]
-    decoded = dict(zip(order, run_in_workers(decode_model, jobs, workers, threads)))
-    systems = {name: (decoded[name][0].hypotheses, name, decoded[name][1]) for name in names}  # outputs, folder, extras
-    if baselines:
-        found = evaluate_baselines(config, records, paths.results_dir, save=out_dir == paths.results_dir)
-        systems.update({system: (outputs, BASELINE_FOLDERS[system], {"split": split}) for system, outputs in found.items()})
-    for system, (hypotheses, folder, extra) in systems.items():
-        scored = score(hypotheses, records, scorer, config.seed)
-        stats[system] = scored["stats"]
-        summary, examples[system] = write_results(out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, extra)
-        summaries.append(summary)
-        m = scored["metrics"]
-        print(f"[evaluate] {system}: chrF {m['chrf']:.2f}, length-matched chrF gain {m['chrf_gain']:.2f}, "
-              f"BLEU {m['bleu']:.2f}, compiles {100 * m['compiles']:.1f}% on {len(records)} {split} pairs")
-    write_json(out_dir / f"significance_{split}.json", _significance(stats, scorer, config.seed))
+    summary_of, stats, examples = {}, {}, {}
+    with started_in_workers(decode_model, jobs, workers, threads) as decoded:  # this process scores meanwhile
+        scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
+        found = evaluate_baselines(config, records, paths.results_dir, save=out_dir == paths.results_dir) if baselines else {}
+        # (system, outputs, results folder, extras): the baselines, then the models as their workers finish
+        baseline_runs = ((b, outputs, BASELINE_FOLDERS[b], {"split": split}) for b, outputs in found.items())
+        model_runs = ((name, hypotheses, name, extra) for name, (hypotheses, extra) in zip(order, decoded))
+        for system, hypotheses, folder, extra in itertools.chain(baseline_runs, model_runs):
+            scored = score(hypotheses, records, scorer, config.seed)
+            stats[system] = scored["stats"]
+            summary_of[system], examples[system] = write_results(
+                out_dir / folder / "evaluation_results.json", system, scored, records, hypotheses, extra)
+            m = scored["metrics"]
+            print(f"[evaluate] {system}: chrF {m['chrf']:.2f}, length-matched chrF gain {m['chrf_gain']:.2f}, "
+                  f"BLEU {m['bleu']:.2f}, compiles {100 * m['compiles']:.1f}% on {len(records)} {split} pairs")
+    systems = [*names, *found]  # the models in the order asked, then the baselines
+    summaries = [summary_of[system] for system in systems]
+    write_json(out_dir / f"significance_{split}.json", _significance({s: stats[s] for s in systems}, scorer, config.seed))
     write_json(out_dir / f"summary_{split}.json", summaries)
-    write_shipped_examples(out_dir / f"examples_{split}.jsonl.gz", examples)
+    write_shipped_examples(out_dir / f"examples_{split}.jsonl.gz", {system: examples[system] for system in systems})
     table_dirs = [out_dir, paths.figures_dir] if out_dir == paths.results_dir else [out_dir]
     return write_table(table_rows(summaries), table_dirs, stem="comparison" if split == "test" else f"comparison_{split}")
