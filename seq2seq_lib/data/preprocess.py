@@ -56,12 +56,11 @@ class Preprocessor:
         docs, codes = zip(*(record_fields(r) for r in train_records))
         lexed = [code_pieces(code) for code in codes]
         code_tok.fit(lexed, tgt_vocab_size, min_freq)
+        pieces = [code_tok.apply_bpe(p) for p in lexed]  # each code's `code_tok.tokenize`, lexed once
         src_vocab = Vocab.build((doc_tok.tokenize(d) for d in docs), min_freq, src_vocab_size)
-        tgt_vocab = Vocab.build(
-            (code_tok.apply_bpe(p) for p in lexed), min_freq, tgt_vocab_size, reserved=char_alphabet()
-        )
+        tgt_vocab = Vocab.build(pieces, min_freq, tgt_vocab_size, reserved=char_alphabet())
         preprocessor = cls(doc_tok, code_tok, src_vocab, tgt_vocab)
-        preprocessor.fit_length_model(train_records)
+        preprocessor.fit_length_model(train_records, [len(preprocessor._spelled(p)) for p in pieces])
         return preprocessor
 
     def src_tokens(self, docstring: str) -> list[str]:
@@ -70,7 +69,11 @@ class Preprocessor:
 
     def tgt_tokens(self, code: str) -> list[str]:
         """Code -> target pieces; pieces outside the target vocabulary are spelled in characters."""
-        return [tok for piece in self.code_tokenizer.tokenize(code) for tok in self._spell(piece)]
+        return self._spelled(self.code_tokenizer.tokenize(code))
+
+    def _spelled(self, pieces: Iterable[str]) -> list[str]:
+        """The code tokenizer's pieces as target pieces: those outside the vocabulary spelled in characters."""
+        return [tok for piece in pieces for tok in self._spell(piece)]
 
     def _spell(self, piece: str) -> list[str]:
         """[piece] if the vocabulary has it, else its characters if the vocabulary has all of them."""
@@ -96,12 +99,12 @@ class Preprocessor:
         """The decoding guard over this target vocabulary (seq2seq_lib.decoding.syntax_guard)."""
         return SyntaxGuard(self.tgt_vocab.itos, EOS_ID)
 
-    def fit_length_model(self, train_records: Sequence[Mapping[str, Any]]) -> LengthModel:
-        """Fit (and keep) the code-length regression on training records, every length included."""
+    def fit_length_model(self, train_records: Sequence[Mapping[str, Any]], lengths: Sequence[int] | None = None) -> LengthModel:
+        """Fit (and keep) the code-length regression on training records, every length included (`lengths`: their
+        codes' lengths in target pieces, when the caller has them already)."""
         docs, codes = zip(*(record_fields(r) for r in train_records))
-        self.length_model = LengthModel.fit(
-            [self.encode_src(d) for d in docs], [len(self.tgt_tokens(c)) for c in codes], len(self.src_vocab)
-        )
+        lengths = [len(self.tgt_tokens(c)) for c in codes] if lengths is None else lengths
+        self.length_model = LengthModel.fit([self.encode_src(d) for d in docs], lengths, len(self.src_vocab))
         return self.length_model
 
     def to_dict(self) -> dict[str, Any]:
