@@ -7,7 +7,7 @@ from seq2seq_lib.data.records import load_records
 from seq2seq_lib.evaluation.evaluate import decode_model
 from seq2seq_lib.paths import RunPaths
 from seq2seq_lib.pipeline import train_job
-from seq2seq_lib.runtime import CPUS, run_in_workers, worker_plan
+from seq2seq_lib.runtime import CPUS, run_in_workers, started_in_workers, worker_plan
 from seq2seq_lib.training.data import prepare_training_data
 
 
@@ -51,6 +51,16 @@ def test_decoding_in_worker_processes_gives_the_outputs_of_one_process(smoke_run
 def test_worker_plan_shares_the_cores_among_the_models(workers, num_threads, jobs, expected):
     config = small_config(**{"device": "cpu", "training.workers": workers, "training.num_threads": num_threads})
     assert worker_plan(config, jobs) == expected
+
+
+def test_the_caller_works_while_the_jobs_run_and_gets_their_results_in_job_order():
+    done = []
+    with started_in_workers(lambda x: done.append(x) or -x, [1, 2], workers=1, threads=1) as results:
+        assert done == []  # in this process, a job runs when its result is asked for
+        assert next(results) == -1 and done == [1]
+        assert list(results) == [-2] and done == [1, 2]
+    with started_in_workers(abs, [-3, -1, -2], workers=2, threads=1) as results:  # in two processes
+        assert list(results) == [3, 1, 2]
 
 
 def test_a_script_without_a_main_guard_gets_one_line_naming_the_fix(tmp_path):
