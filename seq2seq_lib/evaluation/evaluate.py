@@ -195,7 +195,7 @@ def evaluate_models(
     with started_in_workers(decode_model, jobs, workers, threads) as decoded:  # this process scores meanwhile
         scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
         found = evaluate_baselines(config, records, paths.results_dir, save=out_dir == paths.results_dir) if baselines else {}
-        # (system, outputs, results folder, extras): the baselines, then the models as their workers finish
+        # (system, outputs, results folder, extras): the baselines, then each model once its worker has returned it
         baseline_runs = ((b, outputs, BASELINE_FOLDERS[b], {"split": split}) for b, outputs in found.items())
         model_runs = ((name, hypotheses, name, extra) for name, (hypotheses, extra) in zip(order, decoded))
         for system, hypotheses, folder, extra in itertools.chain(baseline_runs, model_runs):
