@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from seq2seq_lib.cli import main
+from seq2seq_lib.config import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,7 @@ def test_missing_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
     assert main(["evaluate", "--config", str(config), "--model", "rnn", "--max-examples", "2"]) == 2
     err = capsys.readouterr().err
     assert "no trained 'rnn' model" in err and err.count("\n") == 1
+    assert not (PROJECT_ROOT / "results" / "nothing-trained").exists()  # stopped before writing any results
 
 
 def test_unknown_model_name_is_rejected_by_the_parser():

@@ -190,7 +190,8 @@ def evaluate_models(
                         "code, so evaluate at least 2")
     workers, threads = worker_plan(config, len(names))
     order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
-    jobs = [(name, config, records, split, workers == 1) for name in order]
+    # find_model_checkpoint raises for a model that is not trained: that stops here, before any results are written
+    jobs = [(name, config, records, split, workers == 1) for name in order if find_model_checkpoint(paths.run_dir, name, config.profile)]
     summary_of, stats, examples = {}, {}, {}
     with started_in_workers(decode_model, jobs, workers, threads) as decoded:  # this process scores meanwhile
         scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
