@@ -5,9 +5,10 @@ import pytest
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.data.records import load_records
 from seq2seq_lib.evaluation.evaluate import decode_model
-from seq2seq_lib.paths import RunPaths
+from seq2seq_lib.paths import RunPaths, run_paths
 from seq2seq_lib.pipeline import train_job
 from seq2seq_lib.runtime import CPUS, run_in_workers, started_in_workers, worker_plan
+from seq2seq_lib.training.checkpoints import find_model_checkpoint
 from seq2seq_lib.training.data import prepare_training_data
 
 
@@ -34,7 +35,9 @@ def test_two_worker_processes_train_the_same_models_as_one_process(tmp_path):
 
 def test_decoding_in_worker_processes_gives_the_outputs_of_one_process(smoke_run):
     records = load_records(smoke_run, "test")[:24]
-    jobs = [(name, smoke_run, records, "test", False) for name in ("attention", "lstm")]
+    run_dir = run_paths(smoke_run).run_dir
+    jobs = [(name, find_model_checkpoint(run_dir, name, smoke_run.profile), smoke_run, records, "test", False)
+            for name in ("attention", "lstm")]
     inline = run_in_workers(decode_model, jobs, workers=1, threads=1)
     side_by_side = run_in_workers(decode_model, jobs, workers=2, threads=1)
     for (one, one_extra), (other, other_extra) in zip(inline, side_by_side):

@@ -149,12 +149,12 @@ def _significance(systems: dict[str, np.ndarray], scorer: GainScorer, seed: int)
     }
 
 
-def decode_model(job: tuple[str, Config, list[dict], str, bool]) -> tuple[list[str], dict[str, Any]]:
-    """Decode the records with one trained model: (name, config, records, split, progress bar) -> its code strings in
-    split order and what its results file records besides their scores (a worker process's job)."""
-    name, config, records, split, progress = job
+def decode_model(job: tuple[str, Path, Config, list[dict], str, bool]) -> tuple[list[str], dict[str, Any]]:
+    """Decode the records with one trained model: (name, checkpoint, config, records, split, progress bar) -> its code
+    strings in split order and what its results file records besides their scores (a worker process's job)."""
+    name, checkpoint, config, records, split, progress = job
     paths, device = run_paths(config), resolve_device(config.device)
-    loaded = load_model(find_model_checkpoint(paths.run_dir, name, config.profile), device)
+    loaded = load_model(checkpoint, device)
     started = time.perf_counter()
     decoded = decode_records(loaded.model, records, config.decoding, loaded.preprocessor, device,
                              desc=f"decode {name}" if progress else None)
@@ -190,8 +190,8 @@ def evaluate_models(
                         "code, so evaluate at least 2")
     workers, threads = worker_plan(config, len(names))
     order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
-    # find_model_checkpoint raises for a model that is not trained: that stops here, before any results are written
-    jobs = [(name, config, records, split, workers == 1) for name in order if find_model_checkpoint(paths.run_dir, name, config.profile)]
+    # each checkpoint is found here: a model that is not trained stops the evaluation before any results are written
+    jobs = [(n, find_model_checkpoint(paths.run_dir, n, config.profile), config, records, split, workers == 1) for n in order]
     summary_of, stats, examples = {}, {}, {}
     with started_in_workers(decode_model, jobs, workers, threads) as decoded:  # this process scores meanwhile
         scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
