@@ -61,7 +61,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
             chunk = slice(start, start + CHUNK_ROWS)
             x, y = x_all[chunk], targets[chunk]  # (C, D), (C,)
             rows = torch.arange(y.size(0), device=y.device)
-            logits = torch.add(bias, x @ w.t()) if bf16 else torch.addmm(bias, x, w.t())  # (C, V) float32
+            # (C, V) float32; the bfloat16 product is widened before the bias is added (a mixed-type add is slow)
+            logits = (x @ w.t()).float().add_(bias) if bf16 else torch.addmm(bias, x, w.t())
             if extra_index is not None:
                 logits.scatter_add_(1, extra_index[chunk], extra_value[chunk])  # (C, V) plus (C, M) extras
             log_z = logits.logsumexp(dim=1, keepdim=True)  # (C, 1)
