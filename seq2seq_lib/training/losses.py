@@ -65,12 +65,13 @@ class _LinearCrossEntropy(torch.autograd.Function):
             logits = (x @ w.t()).float().add_(bias) if bf16 else torch.addmm(bias, x, w.t())
             if extra_index is not None:
                 logits.scatter_add_(1, extra_index[chunk], extra_value[chunk])  # (C, V) plus (C, M) extras
-            log_z = logits.logsumexp(dim=1, keepdim=True)  # (C, 1)
             gold = logits[rows, y]  # (C,)
-            total += (log_z.squeeze(1) - gold).sum()
-            grad = logits.sub_(log_z).exp_()  # softmax (C, V), in place of the logits
-            grad[rows, y] -= 1.0
-            grad.div_(count)
+            peak = logits.amax(dim=1, keepdim=True)  # (C, 1)
+            grad = logits.sub_(peak).exp_()  # exp(logit - peak) (C, V), in place of the logits: one exp per logit
+            mass = grad.sum(dim=1, keepdim=True)  # (C, 1)
+            total += (peak + mass.log()).squeeze(1).sub_(gold).sum()  # log Z - gold logit, summed
+            grad.div_(mass * count)  # softmax / count
+            grad[rows, y] -= 1.0 / count
             grad_bias += grad.sum(dim=0)
             if grad_extra is not None:
                 torch.gather(grad, 1, extra_index[chunk], out=grad_extra[chunk])  # (C, M)
