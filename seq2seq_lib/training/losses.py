@@ -3,7 +3,7 @@
 At vocabularies of several thousand the output projection and the softmax are most of a training
 step (see `python -m seq2seq_lib bench`). `linear_cross_entropy` computes
 `F.cross_entropy(F.linear(features, weight, bias), targets)` chunk by chunk:
-the (N, V) logits never exist at once, each chunk's softmax turns into its gradient in place while
+the (N, V) logits never exist at once, each chunk's softmax turns into its gradient while
 it is in cache, and the gradients are accumulated in the forward pass. An optional sparse bias (the copy
 bonus of `models/copy.py`: a few additions per row) is added to each chunk's logits before the softmax.
 """
@@ -23,6 +23,7 @@ from ..models.base import Seq2Seq
 from ..models.copy import SparseLogitBias
 
 CHUNK_ROWS = 128
+TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32
 
 
 def sequence_loss(logits: Tensor, targets: Tensor) -> tuple[Tensor, int]:
@@ -65,13 +66,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
             logits = (x @ w.t()).float().add_(bias) if bf16 else torch.addmm(bias, x, w.t())
             if extra_index is not None:
                 logits.scatter_add_(1, extra_index[chunk], extra_value[chunk])  # (C, V) plus (C, M) extras
-            gold = logits[rows, y]  # (C,)
-            peak = logits.amax(dim=1, keepdim=True)  # (C, 1)
-            grad = logits.sub_(peak).exp_()  # exp(logit - peak) (C, V), in place of the logits: one exp per logit
-            mass = grad.sum(dim=1, keepdim=True)  # (C, 1)
-            total += (peak + mass.log()).squeeze(1).sub_(gold).sum()  # log Z - gold logit, summed
-            grad.div_(mass * count)  # softmax / count
-            grad[rows, y] -= 1.0 / count
+            grad = torch.softmax(logits, dim=1)  # (C, V): one fused pass, one exp per logit
+            total -= grad[rows, y].clamp_min(TINY).log().sum()  # -log p(gold), at most -log(TINY) = 87.3 nats
+            grad[rows, y] -= 1.0  # the gradient of the chunk's summed loss; divided by count in backward
             grad_bias += grad.sum(dim=0)
             if grad_extra is not None:
                 torch.gather(grad, 1, extra_index[chunk], out=grad_extra[chunk])  # (C, M)
@@ -82,16 +79,18 @@ class _LinearCrossEntropy(torch.autograd.Function):
             else:
                 torch.mm(grad, w, out=grad_features[chunk])
                 grad_weight.addmm_(grad.t(), x)
+        ctx.count = count
         ctx.save_for_backward(grad_features, grad_weight, grad_bias, grad_extra)
         return total / count
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx: Any, grad_loss: Tensor) -> tuple[Tensor | None, ...]:
-        """Scale the gradients computed in forward by the incoming gradient."""
+        """Scale the gradients of the summed loss computed in forward to the mean's, times the incoming gradient."""
         grad_features, grad_weight, grad_bias, grad_extra = ctx.saved_tensors
-        extra = None if grad_extra is None else grad_extra * grad_loss
-        return grad_features * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None, extra, None
+        scale = grad_loss / ctx.count
+        extra = None if grad_extra is None else grad_extra * scale
+        return grad_features * scale, grad_weight * scale, grad_bias * scale, None, None, extra, None
 
 
 def linear_cross_entropy(
