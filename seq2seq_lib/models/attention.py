@@ -24,7 +24,7 @@ class AdditiveAttention(nn.Module):
 
     def forward(self, query: Tensor, keys: Tensor, memory: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """Context (B, Hm) and weights (B, S) for decoder state query (B, Hq); exactly 0 where mask is False."""
-        energy = torch.tanh(keys + self.query_proj(query).unsqueeze(1))  # (B, S, A)
+        energy = (keys + self.query_proj(query).unsqueeze(1)).tanh_()  # (B, S, A), tanh in place of the sum
         scores = self.v(energy).squeeze(2).masked_fill(~mask, float("-inf"))  # (B, S)
         weights = torch.softmax(scores, dim=1)  # (B, S)
         context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)  # (B, Hm)
