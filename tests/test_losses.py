@@ -1,5 +1,7 @@
 """The fused, chunked linear cross-entropy is the same function as projection + cross-entropy."""
 
+import math
+
 import pytest
 import torch
 
@@ -42,6 +44,22 @@ def test_bf16_products_stay_within_bfloat16_rounding_of_the_float32_loss():
     for got, want in zip(torch.autograd.grad(low, inputs), torch.autograd.grad(exact, inputs)):
         assert got.dtype == torch.float32
         assert float((got - want).norm() / want.norm()) < 1e-2  # bfloat16 keeps 8 bits of mantissa
+
+
+def test_a_hopeless_gold_piece_gives_a_bounded_loss_and_the_exact_gradient():
+    # the gold logit 200 nats below the best: p(gold) underflows, the loss is clamped, the gradient stays p - onehot
+    features = torch.zeros(2, 1, 3, requires_grad=True)
+    proj = torch.nn.Linear(3, 4)
+    with torch.no_grad():
+        proj.weight.zero_()
+        proj.bias.copy_(torch.tensor([0.0, 0.0, -200.0, 0.0]))
+    targets = torch.tensor([[2], [1]])
+    loss, _ = linear_cross_entropy(features, proj, targets)
+    (grad_bias,) = torch.autograd.grad(loss, [proj.bias])
+    hopeless = 87.34  # -log(the smallest normal float32), where the true loss would be 201.1
+    assert loss.item() == pytest.approx((hopeless + math.log(3)) / 2, abs=0.01)  # row 2: p(gold) = 1/3
+    want = torch.tensor([2 / 3, 2 / 3 - 1, -1.0, 2 / 3]) / 2  # mean over the 2 rows of softmax - onehot
+    torch.testing.assert_close(grad_bias, want)
 
 
 def test_bf16_output_auto_follows_the_hardware_and_rejects_other_words(monkeypatch):
