@@ -65,7 +65,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from seq2seq_lib.course import plots
-from seq2seq_lib.data.corpus import DEFAULT_SAMPLE_DIR, corpus_stats, format_stats
+from seq2seq_lib.data.corpus import DEFAULT_SAMPLE_DIR, corpus_stats
 from seq2seq_lib.data.records import load_records, training_records
 from seq2seq_lib.paths import resolve_path
 from seq2seq_lib.course.notebook_helpers import coverage_curve, pick_examples
@@ -91,7 +91,6 @@ if not (resolve_path(corpus_dir) / "test.jsonl.gz").is_file():
     print("Build the full corpus with `python -m seq2seq_lib data build`.")
     corpus_dir = config.data.corpus_dir = DEFAULT_SAMPLE_DIR
 stats = corpus_stats(corpus_dir)
-print(format_stats(stats))
 
 # %% slideshow={"slide_type": "fragment"}
 split_table = pd.DataFrame([

@@ -1,6 +1,6 @@
 """Command line: `python -m seq2seq_lib <command>`, mirroring what the notebooks do.
 
-    data build | data stats      build the corpus from pinned packages / print its statistics
+    data build                   build the corpus from pinned packages
     train                        train one model or all (--model rnn|lstm|attention|all)
     evaluate                     evaluate checkpoints and baselines on a split
     generate "DOCSTRING"         the code a trained model writes for a docstring (--attention: what it looked at)
@@ -47,14 +47,11 @@ def _model_names(choice: str, config) -> list[str]:
 
 
 def cmd_data(args: argparse.Namespace) -> None:
-    """`data build` and `data stats`."""
+    """`data build`: the corpus from the pinned packages (notebook 01 describes it)."""
     from .data import corpus
 
-    if args.action == "build":
-        corpus.build_corpus(args.packages, args.out, args.cache, jobs=args.jobs, manifest_path=corpus.committed_manifest(args.out),
-                            training_packages_file=args.training_packages)
-    else:
-        print(corpus.format_stats(corpus.corpus_stats(args.corpus_dir)))
+    corpus.build_corpus(args.packages, args.out, args.cache, jobs=args.jobs, manifest_path=corpus.committed_manifest(args.out),
+                        training_packages_file=args.training_packages)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -73,12 +70,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluation.evaluate import evaluate_models
 
     config = _config_from_args(args)
-    changes = {option: getattr(args, option) for option in ("max_len", "eos_penalty", "no_repeat_ngram")}
-    if args.beam is not None:
-        changes.update(method="beam", beam_width=args.beam)
-    if args.greedy:
-        changes["method"] = "greedy"
-    config.decoding = replace(config.decoding, **{k: v for k, v in changes.items() if v is not None})
+    if args.beam is not None or args.greedy:  # other search options: a config of your own (--config)
+        beam = {"beam_width": args.beam} if args.beam is not None else {}
+        config.decoding = replace(config.decoding, method="greedy" if args.greedy else "beam", **beam)
 
     records = None
     out_dir = check_out_dir(args.out, config) if args.out is not None else None
@@ -129,14 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m seq2seq_lib", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    data = commands.add_parser("data", help="build the corpus or print its statistics")
-    data.add_argument("action", choices=("build", "stats"))
+    data = commands.add_parser("data", help="build the corpus")
+    data.add_argument("action", choices=("build",))
     data.add_argument("--packages", default="data/packages.txt", help="pinned package list")
     data.add_argument("--training-packages", help="more pinned packages, for the training split only (data/packages_full.txt)")
     data.add_argument("--out", default="data/corpus", help="where the splits are written (the manifest goes beside it)")
     data.add_argument("--cache", default="data/cache", help="download cache")
     data.add_argument("--jobs", type=int, default=2, help="parallel processes")
-    data.add_argument("--corpus-dir", default="data/corpus", help="corpus to describe (stats)")
     data.set_defaults(func=cmd_data)
 
     train = commands.add_parser("train", help="train one model or all")
@@ -151,9 +144,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", help="train, valid or test")
     evaluate.add_argument("--beam", type=int, help="beam width (default: the config's decoding)")
     evaluate.add_argument("--greedy", action="store_true", help="greedy decoding")
-    evaluate.add_argument("--max-len", type=int, help="longest output in pieces (default: the config's)")
-    evaluate.add_argument("--eos-penalty", type=float, help="subtracted from log p(<eos>) (default: the config's)")
-    evaluate.add_argument("--no-repeat-ngram", type=int, help="block repeated n-grams of this size, 0: off")
     evaluate.add_argument("--max-examples", type=int, help="evaluate a fixed random sample of N pairs (quick checks)")
     evaluate.add_argument("--pairs", help="score your own pairs: a JSONL file of {\"docstring\": ..., \"code\": ...} rows")
     evaluate.add_argument("--out", help="write the results here instead of results/<profile>/ (needed with --pairs)")

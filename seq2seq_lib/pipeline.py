@@ -10,24 +10,38 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable
+
+import torch
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
 from .errors import UserError
 from .io_utils import write_json, write_text
+from .data.records import load_records
 from .models import MODEL_NAMES
 from .paths import git_commit, resolve_path, run_paths
-from .runtime import CPUS, configure_threads, run_in_workers, set_seed, worker_plan
+from .runtime import CPUS, Job, Result, configure_threads, run_in_workers, set_seed, worker_pool, worker_plan
+from .training.checkpoints import find_model_checkpoint
 from .training.data import TrainingData, prepare_training_data
 from .training.loop import TrainResult, train_model
 
 SHIPPED_PROFILE = "quick"
+TrainJob = tuple[str, Config, TrainingData, Path, bool, bool]
 
 
 def train_models(config: Config, names: list[str], force: bool = False, progress: bool = True) -> dict[str, TrainResult]:
     """Train (or resume, or reuse) each named model of a config on the same data, side by side in worker processes
     where the config's `worker_plan` gives more than one (each model's seeds are its own, so the results are alike)."""
+    jobs, workers, threads = _training_jobs(config, names, force, progress)
+    results = {job[0]: result for job, result in zip(jobs, run_in_workers(train_job, jobs, workers, threads))}
+    return {name: results[name] for name in names}
+
+
+def _training_jobs(config: Config, names: list[str], force: bool, progress: bool) -> tuple[list[TrainJob], int, int]:
+    """The data prepared once, and a `train_job` per model (the costliest first) with the worker plan to run them."""
     set_seed(config.seed)
     configure_threads(config)
     paths = run_paths(config)
@@ -37,17 +51,55 @@ def train_models(config: Config, names: list[str], force: bool = False, progress
           f"validation pairs, vocabularies {len(data.preprocessor.src_vocab)} / {len(data.preprocessor.tgt_vocab)}"
           + (f"; {len(names)} models, {workers} at a time in their own processes, {threads} thread(s) each" if workers > 1 else ""))
     order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
-    jobs = [(name, config, data, paths.model_dir(name), force, progress and workers == 1) for name in order]
-    results = dict(zip(order, run_in_workers(train_job, jobs, workers, threads)))
-    for result in results.values():
-        print(f"[train] {result.model_name}: best validation loss {result.best_valid_loss:.3f}, "
-              f"kept epoch {result.best_epoch}, {result.train_seconds:.0f}s of training")
-    return {name: results[name] for name in names}
+    return [(name, config, data, paths.model_dir(name), force, progress and workers == 1) for name in order], workers, threads
 
 
-def train_job(job: tuple[str, Config, TrainingData, Path, bool, bool]) -> TrainResult:
+def train_and_evaluate(config: Config, force: bool = False) -> tuple[dict[str, TrainResult], str]:
+    """Train the config's models and evaluate them on the test split: (training results, comparison table).
+
+    The models train in worker processes (`worker_plan`, one at least). As soon as one is trained, the next free
+    worker decodes its test pairs while the others still train; the last one trained is decoded with every core.
+    This process scores the outputs as they come, at a lower priority, so that it takes the cores the workers leave."""
+    from .evaluation.evaluate import decode_model, evaluate_models
+
+    jobs, workers, threads = _training_jobs(config, list(config.models), force, progress=True)
+    records, run_dir = load_records(config, "test"), run_paths(config).run_dir
+
+    def decoded(pool: ProcessPoolExecutor, training: dict[Future, str]) -> Iterator[tuple[str, tuple[list[str], dict]]]:
+        """Each model's test outputs as its decoding ends; a model's decoding starts when its training ends."""
+        pending, decoding = set(training), {}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future in decoding:
+                    yield decoding[future], future.result()
+                    continue
+                name, _ = training[future], future.result()  # a training that failed stops the run here
+                cores = CPUS if all(f.done() for f in training) else threads  # the last one trained: nothing else trains
+                job = (name, find_model_checkpoint(run_dir, name, config.profile), config, records, "test", False)
+                pending.add(decode := pool.submit(with_threads, decode_model, (cores, job)))
+                decoding[decode] = name
+
+    with worker_pool(workers, threads) as pool:
+        training = {pool.submit(train_job, job): job[0] for job in jobs}
+        if hasattr(os, "nice"):
+            os.nice(19)  # the workers have started: from now on this process takes the CPU time they leave idle
+        table = evaluate_models(config, list(config.models), "test", records=records, decoded=decoded(pool, training))
+    return {name: future.result() for future, name in training.items()}, table
+
+
+def train_job(job: TrainJob) -> TrainResult:
     """Train one model: (name, config, data, model folder, force, progress bars) -> its result (a worker's job)."""
-    return train_model(*job)
+    result = train_model(*job)
+    print(f"[train] {result.model_name}: best validation loss {result.best_valid_loss:.3f}, "
+          f"kept epoch {result.best_epoch}, {result.train_seconds:.0f}s of training", flush=True)
+    return result
+
+
+def with_threads(fn: Callable[[Job], Result], job: tuple[int, Job]) -> Result:
+    """fn(job) with `threads` torch threads: (threads, job) -> its result (a worker's job)."""
+    torch.set_num_threads(job[0])
+    return fn(job[1])
 
 
 def _cpu_seconds() -> float:
@@ -105,7 +157,6 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
     """Run every stage of a profile, write results/<profile>/timings.json and print a summary; returns the timings."""
     from .training.checkpoints import SHIPPED_WEIGHTS_DIR, export_weights
     from .data.corpus import DEFAULT_SAMPLE_DIR, build_corpus, committed_manifest
-    from .evaluation.evaluate import evaluate_models
     from .evaluation.results import readme_table
     from .course.notebooks import execute_notebooks
     from .course.visualize import visualize_attention
@@ -121,8 +172,7 @@ def run_all(profile: str, force: bool = False, skip_notebooks: bool = False) -> 
         _stage("corpus", timings, lambda: build_corpus(
             resolve_path("data/packages.txt"), corpus_dir, resolve_path("data/cache"), manifest_path=committed_manifest(corpus_dir),
             training_packages_file=resolve_path(extra) if extra else None))
-    trained = _stage("train", timings, lambda: train_models(config, list(config.models), force=force))
-    table = _stage("evaluate", timings, lambda: evaluate_models(config, list(config.models), split="test"))
+    trained, table = _stage("train_evaluate", timings, lambda: train_and_evaluate(config, force))
     if profile == SHIPPED_PROFILE:
         for name in config.models:
             checkpoint, shipped = paths.model_dir(name) / "checkpoint.pt", SHIPPED_WEIGHTS_DIR / profile / f"{name}.pt"

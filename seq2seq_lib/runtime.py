@@ -84,10 +84,17 @@ def started_in_workers(
     if workers <= 1:
         yield (fn(job) for job in jobs)
         return
+    with worker_pool(workers, threads) as pool:
+        yield pool.map(fn, jobs)
+
+
+@contextmanager
+def worker_pool(workers: int, threads: int) -> Iterator[ProcessPoolExecutor]:
+    """An executor of `workers` fresh processes of `threads` torch threads each."""
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter on every OS: no thread pool inherited by fork
     try:
         with ProcessPoolExecutor(workers, mp_context=spawn, initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-            yield pool.map(fn, jobs)
+            yield pool
     except BrokenProcessPool:
         raise UserError("a worker process died (out of memory, killed, or started by a script that does not call "
                         "the package under `if __name__ == \"__main__\":`); fix that, or set training.workers: 1") from None

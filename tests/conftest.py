@@ -31,10 +31,8 @@ def smoke_run():
     Outputs go to runs/smoke-seed1234 and results/smoke (gitignored); returns the loaded config.
     """
     from seq2seq_lib.config import load_config, profile_config_path
-    from seq2seq_lib.evaluation.evaluate import evaluate_models
-    from seq2seq_lib.pipeline import train_models
+    from seq2seq_lib.pipeline import train_and_evaluate
 
     config = load_config(profile_config_path("smoke"))
-    train_models(config, list(config.models), force=True, progress=False)
-    evaluate_models(config, list(config.models), split="test")
+    train_and_evaluate(config, force=True)  # as run_all does: each model decoded while the others still train
     return config

@@ -15,7 +15,6 @@ from seq2seq_lib.config import PROJECT_ROOT
     [
         (["train", "--config", "configs/missing.yaml"], "config file not found"),
         (["evaluate", "--profile", "smoke", "--split", "dev"], "unknown split 'dev'"),
-        (["data", "stats", "--corpus-dir", "no/such/corpus"], "corpus not built"),
     ],
 )
 def test_bad_input_is_one_line(argv, message, capsys):
@@ -77,14 +76,16 @@ def test_committed_ablation_specs_name_valid_overrides():
 
 
 def test_evaluate_decoding_flags_reach_the_results(smoke_run):
-    from seq2seq_lib.paths import run_paths
+    from dataclasses import asdict
+
     from seq2seq_lib.io_utils import read_json
+    from seq2seq_lib.paths import run_paths
 
     argv = ["evaluate", "--profile", "smoke", "--model", "attention", "--split", "valid", "--max-examples", "8",
-            "--greedy", "--max-len", "30", "--eos-penalty", "1.5", "--no-repeat-ngram", "3"]
+            "--greedy"]
     assert main(argv) == 0
     saved = read_json(run_paths(smoke_run).results_dir / "valid" / "attention" / "evaluation_results.json")
-    assert saved["decoding"] == {**saved["decoding"], "method": "greedy", "max_len": 30, "eos_penalty": 1.5, "no_repeat_ngram": 3}
+    assert saved["decoding"] == {**asdict(smoke_run.decoding), "method": "greedy"}
     assert len(saved["examples"]) == 8
 
 

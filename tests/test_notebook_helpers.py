@@ -54,12 +54,7 @@ def test_conclusions_rank_by_gain_and_compare_with_the_baselines():
     assert "by the gain, attention level with, rnn below" in text
     assert "constant chosen by BLEU scores BLEU 10.90 against the models' attention 7.75, rnn 7.10" in text
     assert "it falls to 3.10" in text
-    assert "attention 3.100 -> 3.600, rnn 3.500 -> 3.550" in text
     assert "over code pieces 1-5 -> pieces 61+: attention 1.070 -> 0.170, rnn 0.090 -> 0.000" in text
-    assert "attention 85%" in text and "rnn 10%" in text and "attention the most" in text
-    assert "attention: beam search, width 5, syntax guard, at most 400 pieces; rnn: greedy search" in text
-    same = [{**s, "decoding": SUMMARIES[1]["decoding"]} if s["system"] == "rnn" else s for s in SUMMARIES]
-    assert "every model: beam search, width 5" in describe_comparison(same, SIGNIFICANCE, ["rnn", "attention"])
     assert "rnn 100 parameters and 50.0 pairs/s" in text
 
 

@@ -5,6 +5,7 @@ import pytest
 from seq2seq_lib.config import load_config, profile_config_path
 from seq2seq_lib.data.records import load_records
 from seq2seq_lib.evaluation.evaluate import decode_model
+from seq2seq_lib.io_utils import read_json
 from seq2seq_lib.paths import RunPaths, run_paths
 from seq2seq_lib.pipeline import train_job
 from seq2seq_lib.runtime import CPUS, run_in_workers, started_in_workers, worker_plan
@@ -43,6 +44,19 @@ def test_decoding_in_worker_processes_gives_the_outputs_of_one_process(smoke_run
     for (one, one_extra), (other, other_extra) in zip(inline, side_by_side):
         assert one == other and len(one) == 24
         assert one_extra["loss_true"] == other_extra["loss_true"] and other_extra["threads"] == 1
+
+
+def test_the_pipeline_decodes_each_model_as_one_process_alone_does(smoke_run):
+    records = load_records(smoke_run, "test")  # the pipeline decoded them in its workers, the last model on every core
+    run_dir, threads = run_paths(smoke_run).run_dir, []
+    for name in smoke_run.models:
+        saved = read_json(run_paths(smoke_run).results_dir / name / "evaluation_results.json")
+        alone, extra = decode_model((name, find_model_checkpoint(run_dir, name, smoke_run.profile), smoke_run, records,
+                                     "test", False))
+        assert [e["generated"] for e in saved["examples"]] == alone and len(alone) == len(records) > 100
+        assert saved["loss_true"] == extra["loss_true"]
+        threads.append(saved["threads"])
+    assert max(threads) == CPUS  # the model trained last was decoded with every core
 
 
 @pytest.mark.parametrize("workers, num_threads, jobs, expected", [

@@ -378,31 +378,14 @@ def describe_comparison(
                      f"{bleu_constant['metrics']['bleu']:.2f} against the models' {bleus}; without the layout markers "
                      f"(newline, indent, dedent) it falls to {bleu_constant['metrics']['bleu_no_layout']:.2f}. "
                      "BLEU on code rewards generic code with the right block structure: layout and shared keywords are many of its n-grams.")
-    with_loss = [s for s in neural if s.get("loss_true") is not None]
-    if with_loss:
-        losses = ", ".join(f"{s['system']} {s['loss_true']:.3f} -> {s['loss_shuffled']:.3f}" for s in with_loss)
-        lines.append(f"* **Without search:** teacher-forced loss with the true -> shuffled docstrings, nats per code piece: "
-                     f"{losses}. The larger the rise, the more the model reads its input, whatever decoding then does.")
     with_rise = [s for s in neural if s.get("loss_rise_by_position")]
     if with_rise:
         first, last = next(iter(with_rise[0]["loss_rise_by_position"])), list(with_rise[0]["loss_rise_by_position"])[-1]
         rises = ", ".join(f"{s['system']} {s['loss_rise_by_position'][first]:.3f} -> {s['loss_rise_by_position'][last]:.3f}"
                           for s in with_rise)
-        lines.append(f"* **How long the docstring matters:** that rise over code pieces {first} -> pieces {last}: {rises}. "
-                     "A model that reads the docstring only through its first decoder state forgets it as the function "
+        lines.append(f"* **How long the docstring matters:** teacher-forced loss with shuffled docstrings minus with the "
+                     f"true ones, over code pieces {first} -> pieces {last}: {rises}. A model that reads the docstring only through its first decoder state forgets it as the function "
                      "goes on; attention looks at it again at every step.")
-    best_compiles = max(neural, key=lambda s: s["metrics"]["compiles"])
-    shares = ", ".join(f"{s['system']} {100 * s['metrics']['compiles']:.0f}%" for s in neural)
-    lines.append(f"* **Code that compiles** (`compile()`, stricter than parsing): {shares}; "
-                 f"{best_compiles['system']} the most.")
-    decoded = [s for s in neural if s.get("decoding")]
-    if decoded:
-        groups: dict[str, list[str]] = {}
-        for s in decoded:
-            groups.setdefault(describe_decoding(s["decoding"]), []).append(s["system"])
-        settings = "; ".join(f"{' and '.join(names) if len(names) < len(neural) else 'every model'}: {text}"
-                             for text, names in groups.items())
-        lines.append(f"* **Decoding**, chosen on validation by length-matched chrF gain x compile rate: {settings}.")
     if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
         costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"
                           for s in sorted(neural, key=lambda s: s["parameters"]))

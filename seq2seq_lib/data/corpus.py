@@ -581,29 +581,6 @@ def corpus_stats(corpus_dir: str | os.PathLike = DEFAULT_CORPUS_DIR) -> dict:
         stats["packages"][split] = dict(sorted(packages.items(), key=lambda kv: (-kv[1], kv[0])))
         stats["splits"][split] = {"pairs": len(records), "packages": len(packages),
                                   "doc_tokens": percentiles(doc), "code_tokens": percentiles(code)}
-        if split == "train":
-            stats["train_vocabulary"] = {
-                "doc_types": len({t.lower() for r in records for t in r["func_documentation_tokens"]}),
-                "code_types": len({t for r in records for t in r["func_code_tokens"]}),
-            }
     stats["total"] = {"pairs": len(all_doc), "packages": sum(s["packages"] for s in stats["splits"].values()),
                       "doc_tokens": percentiles(all_doc), "code_tokens": percentiles(all_code)}
     return stats
-
-
-def format_stats(stats: dict, top: int = 5) -> str:
-    """A plain-text table of `corpus_stats` output (with the `top` largest packages per split)."""
-    lines = [f"corpus: {stats['corpus_dir']}",
-             f"{'split':<6} {'pairs':>7} {'pkgs':>5}  {'doc tokens mean/p50/p95/max':<30} code tokens mean/p50/p95/max"]
-    for name, row in [*stats["splits"].items(), ("total", stats["total"])]:
-        doc, code = (row[key] for key in ("doc_tokens", "code_tokens"))
-        doc_text = f"{doc['mean']}/{doc['p50']}/{doc['p95']}/{doc['max']}"
-        code_text = f"{code['mean']}/{code['p50']}/{code['p95']}/{code['max']}"
-        lines.append(f"{name:<6} {row['pairs']:>7} {row['packages']:>5}  {doc_text:<30} {code_text}")
-    vocab = stats["train_vocabulary"]
-    lines.append(f"train vocabulary (distinct tokens before subwords): docstrings {vocab['doc_types']}, "
-                 f"code {vocab['code_types']}")
-    for split, packages in stats["packages"].items():
-        largest = ", ".join(f"{name} ({n})" for name, n in list(packages.items())[:top])
-        lines.append(f"largest {split} packages: {largest}")
-    return "\n".join(lines)

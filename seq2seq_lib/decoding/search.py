@@ -90,7 +90,7 @@ def greedy_decode(
             log_probs = torch.log_softmax(logits, dim=-1)  # (A, V)
             seqs = generated[:, :t].index_select(0, active)  # (A, t)
             _constrain(log_probs, seqs, options, targets, guard, guarded)
-            best, tokens = log_probs.max(dim=-1)  # (A,), (A,)
+            best, tokens = row_max(log_probs)  # (A,), (A,)
             scores[active] += best
             generated[active, t] = tokens  # the rows that ended keep <eos>
             if attn is not None:
@@ -302,11 +302,28 @@ def _ban_repeated_ngrams(log_probs: Tensor, seqs: Tensor, n: int) -> None:
     length = seqs.size(1)
     if length < n:
         return
-    windows = seqs.unfold(1, n, 1)  # (N, t-n+1, n) every n-gram so far
-    prefix = seqs[:, length - n + 1 :]  # (N, n-1) the last n-1 tokens
-    match = (windows[:, :, :-1] == prefix.unsqueeze(1)).all(dim=2)  # (N, t-n+1)
+    starts = length - n + 1  # n-grams so far
+    prefix = seqs[:, starts:]  # (N, n-1) the last n-1 tokens
+    # match[:, s]: the n-gram starting at s begins with the prefix; built one offset at a time, which runs
+    # several times faster on a CPU than .all() over a short last dimension
+    match = torch.ones(seqs.size(0), starts, dtype=torch.bool, device=seqs.device)  # (N, starts)
+    for j in range(n - 1):
+        match &= seqs[:, j : j + starts] == prefix[:, j : j + 1]
     rows, cols = match.nonzero(as_tuple=True)
-    log_probs[rows, windows[rows, cols, -1]] = float("-inf")
+    log_probs[rows, seqs[rows, cols + n - 1]] = float("-inf")
+
+
+def row_max(x: Tensor, block: int = 32) -> tuple[Tensor, Tensor]:
+    """x.max(dim=1) of x (N, V): the same values and (first) indices, from the maxima of blocks of columns and then
+    the best block's columns: torch's max with indices runs several times slower on a CPU than amax."""
+    n, v = x.shape
+    if v % block:
+        x = torch.nn.functional.pad(x, (0, block - v % block), value=float("-inf"))
+    blocks = x.view(n, -1, block)  # (N, V/block, block)
+    block_max = blocks.amax(dim=2)  # (N, V/block)
+    which = block_max.argmax(dim=1)  # (N,) the first block that holds the row's maximum
+    within = blocks[torch.arange(n, device=x.device), which].argmax(dim=1)  # (N,)
+    return block_max.gather(1, which.unsqueeze(1)).squeeze(1), which * block + within
 
 
 def _until_eos(ids: list[int]) -> list[int]:

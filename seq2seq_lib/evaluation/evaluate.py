@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -174,12 +176,27 @@ def decode_model(job: tuple[str, Path, Config, list[dict], str, bool]) -> tuple[
     }
 
 
+Decoded = Iterator[tuple[str, tuple[list[str], dict[str, Any]]]]  # (model, what decode_model returns), in any order
+
+
+@contextmanager
+def _decoded_in_workers(config: Config, names: list[str], records: list[dict], split: str) -> Iterator[Decoded]:
+    """Each model's `decode_model` result, decoded in worker processes (`worker_plan`) started on entry."""
+    workers, threads = worker_plan(config, len(names))
+    order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
+    # each checkpoint is found here: a model that is not trained stops the evaluation before any results are written
+    paths = run_paths(config)
+    jobs = [(n, find_model_checkpoint(paths.run_dir, n, config.profile), config, records, split, workers == 1) for n in order]
+    with started_in_workers(decode_model, jobs, workers, threads) as decoded:  # the caller scores meanwhile
+        yield zip(order, decoded)
+
+
 def evaluate_models(
     config: Config, names: list[str], split: str = "test", max_examples: int | None = None,
-    out_dir: Path | None = None, baselines: bool = True, records: list[dict] | None = None,
+    out_dir: Path | None = None, baselines: bool = True, records: list[dict] | None = None, decoded: Decoded | None = None,
 ) -> str:
     """Evaluate models (and baselines) on a split, or on `records` given; write results, tables and significance;
-    return the Markdown table."""
+    return the Markdown table. The models are decoded here in worker processes, or by the caller (`decoded`)."""
     paths = run_paths(config)
     configure_threads(config)
     if records is None:
@@ -188,17 +205,13 @@ def evaluate_models(
     if len(records) < 2:
         raise UserError(f"{len(records)} pair(s) to evaluate; the docstring gain compares each output with other pairs' "
                         "code, so evaluate at least 2")
-    workers, threads = worker_plan(config, len(names))
-    order = sorted(names, key=MODEL_NAMES.index, reverse=True)  # the costliest (attention) first
-    # each checkpoint is found here: a model that is not trained stops the evaluation before any results are written
-    jobs = [(n, find_model_checkpoint(paths.run_dir, n, config.profile), config, records, split, workers == 1) for n in order]
     summary_of, stats, examples = {}, {}, {}
-    with started_in_workers(decode_model, jobs, workers, threads) as decoded:  # this process scores meanwhile
+    with nullcontext(decoded) if decoded is not None else _decoded_in_workers(config, names, records, split) as decoded:
         scorer = GainScorer([r["func_code_string"] for r in records], seed=config.seed)
         found = evaluate_baselines(config, records, paths.results_dir, save=out_dir == paths.results_dir) if baselines else {}
         # (system, outputs, results folder, extras): the baselines, then each model once its worker has returned it
         baseline_runs = ((b, outputs, BASELINE_FOLDERS[b], {"split": split}) for b, outputs in found.items())
-        model_runs = ((name, hypotheses, name, extra) for name, (hypotheses, extra) in zip(order, decoded))
+        model_runs = ((name, hypotheses, name, extra) for name, (hypotheses, extra) in decoded)
         for system, hypotheses, folder, extra in itertools.chain(baseline_runs, model_runs):
             scored = score(hypotheses, records, scorer, config.seed)
             stats[system] = scored["stats"]

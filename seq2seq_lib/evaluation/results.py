@@ -87,18 +87,11 @@ def table_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for s in summaries:
         m, ci = s["metrics"], s["ci95"]
-        rows.append({
-            "system": s["system"],
-            "chrf": round(m["chrf"], 2), "chrf_lo": round(ci["chrf"][0], 2), "chrf_hi": round(ci["chrf"][1], 2),
-            "chrf_gain": round(m["chrf_gain"], 2), "chrf_gain_lo": round(ci["chrf_gain"][0], 2),
-            "chrf_gain_hi": round(ci["chrf_gain"][1], 2), "chrf_gain_plain": round(m["chrf_gain_plain"], 2),
-            "bleu": round(m["bleu"], 2), "bleu_gain": round(m["bleu_gain"], 2),
-            "bleu_gain_plain": round(m["bleu_gain_plain"], 2), "bleu_no_layout": round(m["bleu_no_layout"], 2),
-            "compiles": round(100 * m["compiles"], 1), "distinct": round(100 * m["distinct_share"], 1),
-            "length_ratio": round(m["length_ratio"], 2),
-            "loss_true": round(s["loss_true"], 3) if s.get("loss_true") is not None else "",
-            "loss_shuffled": round(s["loss_shuffled"], 3) if s.get("loss_shuffled") is not None else "",
-        })
+        values = {**m, "compiles": 100 * m["compiles"], "distinct": 100 * m["distinct_share"],
+                  **{f"{name}_{end}": ci[name][i] for name in ("chrf", "chrf_gain") for i, end in enumerate(("lo", "hi"))},
+                  **{name: s[name] for name in ("loss_true", "loss_shuffled") if s.get(name) is not None}}
+        rows.append({"system": s["system"], **{column: round(values[column], DECIMALS.get(column, 2)) if column in values
+                                               else "" for column in TABLE_COLUMNS[1:]}})
     return rows
 
 
