@@ -32,7 +32,7 @@ class DataConfig:
     max_train_pairs: int | None = None  # cap after the length limits; None: every pair that fits
     max_valid_pairs: int | None = 1000  # validation subset used for early stopping
     max_src_len: int = 40  # training pairs with longer docstrings (in tokens) are left out
-    max_tgt_len: int = 150  # ... or with longer code (in pieces); test pairs are never left out
+    max_tgt_len: int = 200  # ... or with longer code (in pieces); test pairs are never left out
     src_vocab_size: int = 8000
     tgt_vocab_size: int = 4000
     min_freq: int = 2  # a token seen fewer times is <unk>
