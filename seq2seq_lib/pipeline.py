@@ -18,13 +18,12 @@ from typing import Any, Callable
 import torch
 
 from .config import PROJECT_ROOT, Config, load_config, profile_config_path
+from .data.records import load_records
 from .errors import UserError
 from .io_utils import write_json, write_text
-from .data.records import load_records
 from .models import MODEL_NAMES
 from .paths import git_commit, resolve_path, run_paths
-from .runtime import CPUS, Job, Result, configure_threads, run_in_workers, set_seed, worker_pool, worker_plan
-from .training.checkpoints import find_model_checkpoint
+from .runtime import CPUS, Job, Result, configure_threads, run_in_workers, set_seed, torch_threads, worker_pool, worker_plan
 from .training.data import TrainingData, prepare_training_data
 from .training.loop import TrainResult, train_model
 
@@ -63,7 +62,7 @@ def train_and_evaluate(config: Config, force: bool = False) -> tuple[dict[str, T
     from .evaluation.evaluate import decode_model, evaluate_models
 
     jobs, workers, threads = _training_jobs(config, list(config.models), force, progress=True)
-    records, run_dir = load_records(config, "test"), run_paths(config).run_dir
+    records = load_records(config, "test")
 
     def decoded(pool: ProcessPoolExecutor, training: dict[Future, str]) -> Iterator[tuple[str, tuple[list[str], dict]]]:
         """Each model's test outputs as its decoding ends; a model's decoding starts when its training ends."""
@@ -74,9 +73,9 @@ def train_and_evaluate(config: Config, force: bool = False) -> tuple[dict[str, T
                 if future in decoding:
                     yield decoding[future], future.result()
                     continue
-                name, _ = training[future], future.result()  # a training that failed stops the run here
+                name, trained = training[future], future.result()  # a training that failed stops the run here
                 cores = CPUS if all(f.done() for f in training) else threads  # the last one trained: nothing else trains
-                job = (name, find_model_checkpoint(run_dir, name, config.profile), config, records, "test", False)
+                job = (name, trained.best_checkpoint, config, records, "test", False)
                 pending.add(decode := pool.submit(with_threads, decode_model, (cores, job)))
                 decoding[decode] = name
 
@@ -98,8 +97,8 @@ def train_job(job: TrainJob) -> TrainResult:
 
 def with_threads(fn: Callable[[Job], Result], job: tuple[int, Job]) -> Result:
     """fn(job) with `threads` torch threads: (threads, job) -> its result (a worker's job)."""
-    torch.set_num_threads(job[0])
-    return fn(job[1])
+    with torch_threads(job[0]):
+        return fn(job[1])
 
 
 def _cpu_seconds() -> float:

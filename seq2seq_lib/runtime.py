@@ -30,6 +30,17 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with `count` intra-op torch threads, then restore the previous setting."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def configure_threads(config: Config) -> None:
     """Apply the config's torch thread count (0 keeps torch's default)."""
     if config.training.num_threads > 0:

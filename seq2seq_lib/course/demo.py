@@ -7,8 +7,6 @@ Models load lazily and stay cached: the local checkpoint of the profile's run wh
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +20,7 @@ from ..errors import UserError
 from ..evaluation.metrics import compiles
 from ..models import MODEL_NAMES
 from ..paths import resolve_path, run_paths
+from ..runtime import torch_threads
 from ..training.checkpoints import LoadedModel, find_model_checkpoint, load_model
 from .visualize import SRC_EOS
 
@@ -86,17 +85,6 @@ def demo_checkpoint(model_name: str, profile: str = "quick", seed: int | None = 
     if seed is not None:
         config.seed = seed
     return find_model_checkpoint(run_paths(config).run_dir, model_name, profile)
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with `count` intra-op torch threads, then restore the previous setting."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def decoding_options(loaded: LoadedModel) -> DecodingConfig:

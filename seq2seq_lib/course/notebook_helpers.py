@@ -384,8 +384,8 @@ def describe_comparison(
         rises = ", ".join(f"{s['system']} {s['loss_rise_by_position'][first]:.3f} -> {s['loss_rise_by_position'][last]:.3f}"
                           for s in with_rise)
         lines.append(f"* **How long the docstring matters:** teacher-forced loss with shuffled docstrings minus with the "
-                     f"true ones, over code pieces {first} -> pieces {last}: {rises}. A model that reads the docstring only through its first decoder state forgets it as the function "
-                     "goes on; attention looks at it again at every step.")
+                     f"true ones, over code pieces {first} -> pieces {last}: {rises}. A model that reads the docstring only "
+                     "through its first decoder state forgets it as the function goes on; attention looks at it again at every step.")
     if all(s.get("parameters") and s.get("sentences_per_second") for s in neural):
         costs = ", ".join(f"{s['system']} {s['parameters']:,} parameters and {s['sentences_per_second']:.1f} pairs/s"
                           for s in sorted(neural, key=lambda s: s["parameters"]))

@@ -27,7 +27,8 @@ def _examples(records: list[dict], hypotheses: list[str], per_example: list[dict
     ]
 
 
-def write_results(path: Path, system: str, scored: dict[str, Any], records: list[dict], hypotheses: list[str], extra: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+def write_results(path: Path, system: str, scored: dict[str, Any], records: list[dict], hypotheses: list[str],
+                  extra: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
     """Write one system's evaluation_results.json (atomically); return the summary part and the examples."""
     summary = {"system": system, **extra, "metrics": scored["metrics"], "ci95": scored["ci95"],
                "by_docstring_length": scored["by_docstring_length"], "by_code_length": scored["by_code_length"]}
